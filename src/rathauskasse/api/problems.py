@@ -1,0 +1,23 @@
+"""RFC 9457 problem details for every error the interfaces return."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+
+from rathauskasse.core.errors import DomainError, ValidationFailed
+
+CONTENT_TYPE = "application/problem+json"
+
+
+def problem(error: DomainError) -> JsonResponse:
+    body: dict[str, object] = {
+        "type": f"https://rathauskasse.de/probleme/{error.code}",
+        "title": error.message,
+        "status": error.status,
+        "code": error.code,
+    }
+    if error.field:
+        body["field"] = error.field
+    if isinstance(error, ValidationFailed):
+        body["errors"] = error.errors
+    return JsonResponse(body, status=error.status, content_type=CONTENT_TYPE)

@@ -1,0 +1,80 @@
+"""Posting rules of DESIGN §3, as plain data: which accounts a business event moves.
+
+The ledger knows nothing of payments or receivables; callers hand in ids and cents and get back
+the lines to post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rathauskasse.ledger.models import AccountKind
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """Names an account without loading it: kind plus, where needed, budget line or qualifier."""
+
+    kind: AccountKind
+    budget_line_id: int | None = None
+    qualifier: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.kind == AccountKind.REVENUE:
+            return f"revenue:{self.budget_line_id}"
+        return f"{self.kind.value}:{self.qualifier}" if self.qualifier else self.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class PostingLine:
+    account: AccountRef
+    amount_cents: int  # debit positive, credit negative
+    open_item_id: int | None = None
+
+
+RECEIVABLES = AccountRef(AccountKind.RECEIVABLES)
+
+
+def revenue(budget_line_id: int) -> AccountRef:
+    return AccountRef(AccountKind.REVENUE, budget_line_id=budget_line_id)
+
+
+def provider_clearing(provider: str) -> AccountRef:
+    return AccountRef(AccountKind.PROVIDER_CLEARING, qualifier=provider)
+
+
+def receivable_created(
+    *, open_item_id: int, lines: Sequence[tuple[int, int]]
+) -> list[PostingLine]:
+    """Debit Receivables with the total, credit Revenue per budget line.
+
+    `lines` are (budget_line_id, cents) pairs with positive cents.
+    """
+    total = sum(cents for _, cents in lines)
+    return [
+        PostingLine(RECEIVABLES, total, open_item_id),
+        *(PostingLine(revenue(budget_line_id), -cents) for budget_line_id, cents in lines),
+    ]
+
+
+def payment_succeeded(*, provider: str, allocations: Sequence[tuple[int, int]]) -> list[PostingLine]:
+    """Debit the provider's clearing account, credit Receivables per paid open item.
+
+    `allocations` are (open_item_id, cents) pairs with positive cents.
+    """
+    total = sum(cents for _, cents in allocations)
+    return [
+        PostingLine(provider_clearing(provider), total),
+        *(PostingLine(RECEIVABLES, -cents, open_item_id) for open_item_id, cents in allocations),
+    ]
+
+
+def refund(*, provider: str, allocations: Sequence[tuple[int, int]]) -> list[PostingLine]:
+    """Debit Receivables per open item (the money is owed again), credit the provider's clearing."""
+    total = sum(cents for _, cents in allocations)
+    return [
+        *(PostingLine(RECEIVABLES, cents, open_item_id) for open_item_id, cents in allocations),
+        PostingLine(provider_clearing(provider), -total),
+    ]

@@ -1,0 +1,104 @@
+"""Reads of the ledger: balances, open items, and the integrity check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, F, QuerySet, Sum
+
+from rathauskasse.ledger.models import Account, AccountKind, JournalEntry, JournalLine
+
+
+def open_item_balances(*, organisation_id: int, open_item_ids: Iterable[int]) -> dict[int, int]:
+    """Balance (cents, debit positive) of the receivables account per open item."""
+    ids = list(open_item_ids)
+    rows = (
+        JournalLine.objects.filter(
+            open_item_id__in=ids,
+            account__organisation_id=organisation_id,
+            account__kind=AccountKind.RECEIVABLES,
+        )
+        .values("open_item_id")
+        .annotate(balance=Sum("amount_cents"))
+    )
+    balances = dict.fromkeys(ids, 0)
+    balances.update({row["open_item_id"]: row["balance"] for row in rows})
+    return balances
+
+
+def open_item_balance(*, organisation_id: int, open_item_id: int) -> int:
+    return open_item_balances(organisation_id=organisation_id, open_item_ids=[open_item_id])[
+        open_item_id
+    ]
+
+
+def entries_for_open_item(*, organisation_id: int, open_item_id: int) -> QuerySet[JournalEntry]:
+    return (
+        JournalEntry.objects.filter(
+            organisation_id=organisation_id, lines__open_item_id=open_item_id
+        )
+        .distinct()
+        .prefetch_related("lines__account")
+        .order_by("id")
+    )
+
+
+def account_balances(*, organisation_id: int) -> list[tuple[Account, int]]:
+    accounts = Account.objects.filter(organisation_id=organisation_id).annotate(
+        balance=Sum("lines__amount_cents")
+    )
+    return [(account, account.balance or 0) for account in accounts]
+
+
+@dataclass
+class IntegrityReport:
+    entries: int = 0
+    lines: int = 0
+    problems: list[str] = field(default_factory=list)
+    trial_balance_cents: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_integrity(*, organisation_id: int | None = None) -> IntegrityReport:
+    """Verify every entry (≥ 2 lines, sums to zero, one organisation) and the trial balance."""
+    report = IntegrityReport()
+    entries = JournalEntry.objects.all()
+    lines = JournalLine.objects.all()
+    if organisation_id is not None:
+        entries = entries.filter(organisation_id=organisation_id)
+        lines = lines.filter(entry__organisation_id=organisation_id)
+    report.entries = entries.count()
+    report.lines = lines.count()
+
+    for row in entries.annotate(total=Sum("lines__amount_cents"), n=Count("lines")).filter(
+        n__lt=2
+    ).values("id", "n"):
+        report.problems.append(f"Buchung {row['id']} hat nur {row['n']} Zeile(n).")
+    for row in (
+        entries.annotate(total=Sum("lines__amount_cents")).exclude(total=0).values("id", "total")
+    ):
+        report.problems.append(f"Buchung {row['id']} ist nicht ausgeglichen ({row['total']} Cent).")
+    for row in lines.exclude(account__organisation_id=F("entry__organisation_id")).values(
+        "id", "entry_id"
+    ):
+        report.problems.append(
+            f"Zeile {row['id']} von Buchung {row['entry_id']} bucht auf ein Konto einer anderen "
+            "Organisation."
+        )
+    for row in lines.exclude(account__kind=AccountKind.RECEIVABLES).exclude(
+        open_item_id=None
+    ).values("id", "entry_id"):
+        report.problems.append(
+            f"Zeile {row['id']} von Buchung {row['entry_id']} trägt einen offenen Posten, "
+            "bucht aber nicht auf Forderungen."
+        )
+    for row in lines.values("entry__organisation_id").annotate(total=Sum("amount_cents")):
+        org, total = row["entry__organisation_id"], row["total"]
+        report.trial_balance_cents[org] = total
+        if total != 0:
+            report.problems.append(f"Die Summenbilanz von Organisation {org} ergibt {total} Cent.")
+    return report

@@ -1,0 +1,211 @@
+"""Posting to the ledger.
+
+Invariants kept here (and, on PostgreSQL, again by triggers in the database):
+- every entry has at least two lines, none of them zero, and its lines sum to zero;
+- an entry and its lines are never changed or deleted; a correction is a reversal entry, and an
+  entry is reversed at most once;
+- the same business event is posted at most once: entries carry an idempotency key that is
+  unique per organisation, and posting an existing key returns the existing entry;
+- every line's account belongs to the entry's organisation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from rathauskasse.core import audit, clock
+from rathauskasse.core.errors import DomainError
+from rathauskasse.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
+from rathauskasse.ledger.rules import AccountRef, PostingLine
+
+
+class UnbalancedEntry(DomainError):
+    code = "ledger_unbalanced"
+
+
+class AlreadyReversed(DomainError):
+    code = "ledger_already_reversed"
+    status = 409
+
+
+_ACCOUNT_NAMES = {
+    AccountKind.RECEIVABLES: "Forderungen",
+    AccountKind.PROVIDER_CLEARING: "Verrechnung Zahlungsdienst",
+    AccountKind.BANK: "Bank",
+    AccountKind.SUSPENSE: "Verwahrgeld (ungeklärte Eingänge)",
+    AccountKind.FEES: "Gebühren Zahlungsverkehr",
+}
+
+
+def _account_name(ref: AccountRef) -> str:
+    if ref.kind == AccountKind.REVENUE:
+        return f"Erträge Haushaltsstelle #{ref.budget_line_id}"
+    name = _ACCOUNT_NAMES[ref.kind]
+    return f"{name} {ref.qualifier}" if ref.qualifier else name
+
+
+def resolve_accounts(*, organisation_id: int, refs: Sequence[AccountRef]) -> dict[str, int]:
+    """Account ids by key, creating missing accounts (safe under concurrency)."""
+    wanted = {ref.key: ref for ref in refs}
+    found = dict(
+        Account.objects.filter(organisation_id=organisation_id, key__in=wanted).values_list(
+            "key", "id"
+        )
+    )
+    missing = [ref for key, ref in wanted.items() if key not in found]
+    if missing:
+        Account.objects.bulk_create(
+            [
+                Account(
+                    organisation_id=organisation_id,
+                    key=ref.key,
+                    kind=ref.kind,
+                    name=_account_name(ref),
+                    budget_line_id=ref.budget_line_id,
+                )
+                for ref in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found = dict(
+            Account.objects.filter(organisation_id=organisation_id, key__in=wanted).values_list(
+                "key", "id"
+            )
+        )
+    return found
+
+
+def check_balanced(lines: Sequence[PostingLine]) -> None:
+    if len(lines) < 2:
+        raise UnbalancedEntry("Eine Buchung braucht mindestens zwei Zeilen.")
+    if any(line.amount_cents == 0 for line in lines):
+        raise UnbalancedEntry("Eine Buchungszeile über 0 Cent ist nicht erlaubt.")
+    total = sum(line.amount_cents for line in lines)
+    if total != 0:
+        raise UnbalancedEntry(f"Soll und Haben weichen um {total} Cent voneinander ab.")
+
+
+@transaction.atomic
+def post(
+    *,
+    organisation_id: int,
+    kind: EntryKind,
+    text: str,
+    lines: Sequence[PostingLine],
+    idempotency_key: str,
+    actor: audit.Actor,
+    reference: str = "",
+    booking_date: dt.date | None = None,
+) -> JournalEntry:
+    """Write one balanced entry, or return the entry already posted under `idempotency_key`."""
+    existing = JournalEntry.objects.filter(
+        organisation_id=organisation_id, idempotency_key=idempotency_key
+    ).first()
+    if existing is not None:
+        return existing
+    check_balanced(lines)
+    accounts = resolve_accounts(
+        organisation_id=organisation_id, refs=[line.account for line in lines]
+    )
+    return _write(
+        organisation_id=organisation_id,
+        kind=kind,
+        text=text,
+        lines=[
+            _Row(accounts[line.account.key], line.amount_cents, line.open_item_id)
+            for line in lines
+        ],
+        idempotency_key=idempotency_key,
+        actor=actor,
+        reference=reference,
+        booking_date=booking_date,
+        reverses=None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    account_id: int
+    amount_cents: int
+    open_item_id: int | None
+
+
+def _write(
+    *,
+    organisation_id: int,
+    kind: EntryKind,
+    text: str,
+    lines: Sequence[_Row],
+    idempotency_key: str,
+    actor: audit.Actor,
+    reference: str,
+    booking_date: dt.date | None,
+    reverses: JournalEntry | None,
+) -> JournalEntry:
+    entry: JournalEntry = JournalEntry.objects.create(
+        organisation_id=organisation_id,
+        booking_date=booking_date or clock.today(),
+        created_at=clock.now(),
+        kind=kind,
+        text=text[:200],
+        reference=reference,
+        idempotency_key=idempotency_key,
+        reverses=reverses,
+        actor_label=actor.label,
+    )
+    JournalLine.objects.bulk_create(
+        [
+            JournalLine(
+                entry=entry,
+                account_id=line.account_id,
+                amount_cents=line.amount_cents,
+                open_item_id=line.open_item_id,
+            )
+            for line in lines
+        ]
+    )
+    return entry
+
+
+@transaction.atomic
+def reverse(
+    *,
+    entry: JournalEntry,
+    text: str,
+    actor: audit.Actor,
+    booking_date: dt.date | None = None,
+) -> JournalEntry:
+    """Post the exact opposite of `entry` (Storno). An entry is reversed at most once."""
+    locked = JournalEntry.objects.select_for_update().get(pk=entry.pk)
+    if JournalEntry.objects.filter(reverses=locked).exists():
+        raise AlreadyReversed("Diese Buchung ist bereits storniert.")
+    if locked.kind == EntryKind.REVERSAL:
+        raise AlreadyReversed("Ein Storno wird nicht storniert; buchen Sie den Vorgang neu.")
+    lines = [
+        _Row(line.account_id, -line.amount_cents, line.open_item_id)
+        for line in locked.lines.all()
+    ]
+    reversal = _write(
+        organisation_id=locked.organisation_id,
+        kind=EntryKind.REVERSAL,
+        text=text,
+        lines=lines,
+        idempotency_key=f"reversal:{locked.pk}",
+        actor=actor,
+        reference=locked.reference,
+        booking_date=booking_date,
+        reverses=locked,
+    )
+    audit.record(
+        actor=actor,
+        action="journal_entry.reversed",
+        obj=reversal,
+        organisation_id=locked.organisation_id,
+        before={"entry_id": locked.pk},
+        after={"reversal_id": reversal.pk, "text": text},
+    )
+    return reversal

@@ -1,0 +1,647 @@
+"""Payments: creation, the state machine, provider reports, refunds.
+
+Invariants kept here:
+- a payment pays one or more receivables of its own organisation that are neither cancelled nor
+  (unless they allow overpayment) paid, each at most its open amount, with a method that both
+  the provider and the receivable's service allow; its amount is the sum of its allocations;
+- every status change goes through one named function (`start_payment`, `mark_pending`,
+  `confirm_payment`, `fail_payment`, `cancel_payment`, `expire_payment`) that locks the payment
+  row, checks the transition against `TRANSITIONS`, writes one `PaymentEvent` and an audit entry;
+  asking for the status the payment already has changes nothing, so the same provider report
+  delivered twice, or a notification racing a status poll, books exactly once (the database
+  backs this with a unique event per status and a unique journal key per payment);
+- a succeeded payment is posted "debit provider clearing, credit Receivables per receivable" in
+  the same transaction as the status change, and the receivables' status follows the ledger;
+- no provider is called while a row lock is held; a provider fault leaves the payment in a state
+  from which `sync_payment` (a status poll) recovers it;
+- refunds never exceed what was paid minus what is refunded or being refunded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import reverse
+
+from rathauskasse.core import audit, clock
+from rathauskasse.core.errors import DomainError, ValidationFailed
+from rathauskasse.core.money import Money
+from rathauskasse.core.tasks import enqueue_on_commit
+from rathauskasse.ledger import rules
+from rathauskasse.ledger import services as ledger
+from rathauskasse.ledger.models import EntryKind
+from rathauskasse.organisations.models import Organisation
+from rathauskasse.payments import registry
+from rathauskasse.payments.contract import (
+    InvalidNotification,
+    Notification,
+    ProviderState,
+    ProviderUnavailable,
+    RefundRequest,
+    StartRequest,
+    StatusReport,
+)
+from rathauskasse.payments.models import (
+    TRANSITIONS,
+    EventSource,
+    Payment,
+    PaymentAllocation,
+    PaymentEvent,
+    PaymentStatus,
+    Refund,
+    RefundAllocation,
+    RefundState,
+    RefundStatus,
+)
+from rathauskasse.receivables import selectors as receivable_selectors
+from rathauskasse.receivables import services as receivable_services
+from rathauskasse.receivables.models import Receivable
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentRefused(DomainError):
+    code = "payment_refused"
+
+
+class TransitionNotAllowed(DomainError):
+    code = "payment_transition_not_allowed"
+    status = 409
+
+
+class ProviderFailed(DomainError):
+    code = "provider_unavailable"
+    status = 503
+
+
+class NotificationRejected(DomainError):
+    code = "invalid_notification"
+    status = 400
+
+
+class RefundRefused(DomainError):
+    code = "refund_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationInput:
+    receivable: Receivable
+    #: None pays the whole open amount.
+    amount_cents: int | None = None
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_payment(
+    *,
+    actor: audit.Actor,
+    organisation: Organisation,
+    allocations: Sequence[AllocationInput],
+    provider: str,
+    method: str,
+    return_url: str = "",
+    description: str = "",
+    idempotency_key: str | None = None,
+) -> Payment:
+    """Create a payment for one or more receivables; the same idempotency key returns the first."""
+    if idempotency_key is not None:
+        existing = Payment.objects.filter(
+            organisation=organisation, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+    capabilities = registry.get_provider(provider).capabilities
+    if method not in capabilities.methods:
+        raise PaymentRefused(
+            f"Der Zahlungsdienst bietet die Zahlart „{method}“ nicht an.", field="method"
+        )
+    if not allocations:
+        raise ValidationFailed({"receivables": "Wählen Sie mindestens eine Forderung."})
+    ids = [a.receivable.pk for a in allocations]
+    if len(set(ids)) != len(ids):
+        raise ValidationFailed({"receivables": "Jede Forderung darf nur einmal vorkommen."})
+
+    # Lock the receivables (in id order, against deadlocks) so none is cancelled meanwhile.
+    locked = {r.pk: r for r in Receivable.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    open_cents = receivable_selectors.open_amounts(organisation=organisation, receivable_ids=ids)
+    rows: list[tuple[Receivable, int]] = []
+    for requested in allocations:
+        receivable = locked[requested.receivable.pk]
+        receivable_services.ensure_payable(receivable, organisation)
+        amount = open_cents[receivable.pk] if requested.amount_cents is None else requested.amount_cents
+        if type(amount) is not int or amount <= 0:
+            raise PaymentRefused(
+                f"Für {receivable.kassenzeichen} ist kein Betrag offen.", field="amount_cents"
+            )
+        if amount > open_cents[receivable.pk] and not receivable.allows_overpayment:
+            raise PaymentRefused(
+                f"Für {receivable.kassenzeichen} sind nur "
+                f"{Money(max(open_cents[receivable.pk], 0)).format_de()} offen.",
+                field="amount_cents",
+            )
+        service = receivable.service
+        if service is not None and service.payment_methods and method not in service.payment_methods:
+            raise PaymentRefused(
+                f"Die Zahlart „{method}“ ist für „{service.name}“ nicht vorgesehen.", field="method"
+            )
+        rows.append((receivable, amount))
+
+    now = clock.now()
+    payment = Payment.objects.create(
+        organisation=organisation,
+        amount_cents=sum(amount for _, amount in rows),
+        description=(description or _describe(rows))[:140],
+        provider=provider,
+        method=method,
+        return_url=return_url,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + dt.timedelta(minutes=settings.PAYMENT_EXPIRY_MINUTES),
+    )
+    PaymentAllocation.objects.bulk_create(
+        [PaymentAllocation(payment=payment, receivable=r, amount_cents=a) for r, a in rows]
+    )
+    PaymentEvent.objects.create(
+        payment=payment,
+        created_at=now,
+        kind="created",
+        to_status=PaymentStatus.CREATED,
+        source=EventSource.CLIENT,
+        data={"amount_cents": payment.amount_cents, "receivables": ids},
+    )
+    audit.record(
+        actor=actor,
+        action="payment.created",
+        obj=payment,
+        organisation_id=organisation.pk,
+        after={"amount_cents": payment.amount_cents, "provider": provider, "method": method},
+    )
+    from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
+
+    enqueue_on_commit(tasks.check_payment, payment.pk, run_after=payment.expires_at)
+    return payment
+
+
+def _describe(rows: Sequence[tuple[Receivable, int]]) -> str:
+    if len(rows) == 1:
+        receivable = rows[0][0]
+        return f"{receivable.kassenzeichen} {receivable.purpose}"
+    return "Kassenzeichen " + ", ".join(r.kassenzeichen for r, _ in rows)
+
+
+# --- the state machine ----------------------------------------------------------------------
+
+
+def _transition(
+    *,
+    payment: Payment,
+    to: PaymentStatus,
+    source: EventSource,
+    actor: audit.Actor,
+    provider_event_id: str = "",
+    data: Mapping[str, Any] | None = None,
+    failure_reason: str = "",
+    provider_reference: str = "",
+    redirect_url: str = "",
+) -> Payment:
+    """Move the payment to `to` exactly once; a repeat is a no-op, a forbidden move an error."""
+    with transaction.atomic():
+        locked: Payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status == to:
+            return locked
+        if to not in TRANSITIONS[PaymentStatus(locked.status)]:
+            raise TransitionNotAllowed(
+                f"Eine Zahlung im Status „{locked.get_status_display()}“ kann nicht "
+                f"„{PaymentStatus(to).label}“ werden."
+            )
+        before = locked.status
+        now = clock.now()
+        locked.status = to
+        locked.updated_at = now
+        changed = ["status", "updated_at"]
+        if failure_reason:
+            locked.failure_reason = failure_reason[:200]
+            changed.append("failure_reason")
+        if provider_reference and not locked.provider_reference:
+            locked.provider_reference = provider_reference
+            changed.append("provider_reference")
+        if redirect_url:
+            locked.redirect_url = redirect_url
+            changed.append("redirect_url")
+        locked.save(update_fields=changed)
+        PaymentEvent.objects.create(
+            payment=locked,
+            created_at=now,
+            kind="status_changed",
+            from_status=before,
+            to_status=to,
+            source=source,
+            provider_event_id=provider_event_id,
+            data=dict(data or {}),
+        )
+        if to == PaymentStatus.SUCCEEDED:
+            _post_success(locked, actor)
+        audit.record(
+            actor=actor,
+            action=f"payment.{to}",
+            obj=locked,
+            organisation_id=locked.organisation_id,
+            before={"status": before},
+            after={"status": to, "source": source},
+        )
+    return locked
+
+
+def _post_success(payment: Payment, actor: audit.Actor) -> None:
+    allocations = list(payment.allocations.values_list("receivable_id", "amount_cents"))
+    ledger.post(
+        organisation_id=payment.organisation_id,
+        kind=EntryKind.PAYMENT_SUCCEEDED,
+        text=f"Zahlung {payment.provider} {payment.description}",
+        lines=rules.payment_succeeded(provider=payment.provider, allocations=allocations),
+        idempotency_key=f"payment:{payment.pk}:succeeded",
+        reference=f"payment:{payment.public_id}",
+        actor=actor,
+    )
+    receivable_services.sync_status(
+        organisation_id=payment.organisation_id, receivable_ids=[rid for rid, _ in allocations]
+    )
+
+
+def start_payment(*, payment: Payment, actor: audit.Actor) -> str:
+    """Register the payment at its provider and return the address to send the payer to.
+
+    Calling it again for a started payment returns the same address (the payer came back).
+    """
+    if payment.status == PaymentStatus.STARTED and payment.redirect_url:
+        return payment.redirect_url
+    if payment.status != PaymentStatus.CREATED:
+        raise TransitionNotAllowed(
+            f"Eine Zahlung im Status „{payment.get_status_display()}“ kann nicht begonnen werden."
+        )
+    provider = registry.get_provider(payment.provider)
+    request = StartRequest(
+        payment_reference=str(payment.public_id),
+        amount_cents=payment.amount_cents,
+        description=payment.description,
+        method=payment.method,
+        return_url=payment.return_url,
+        notify_url=settings.SITE_URL + reverse("provider-notify", args=[payment.provider]),
+        expires_at=payment.expires_at,
+    )
+    try:
+        result = provider.start(request)
+    except ProviderUnavailable as exc:
+        PaymentEvent.objects.create(
+            payment=payment,
+            created_at=clock.now(),
+            kind="provider_error",
+            source=EventSource.CLIENT,
+            data={"operation": "start", "error": str(exc)[:500]},
+        )
+        raise ProviderFailed(
+            "Der Zahlungsdienst ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+        ) from exc
+    _transition(
+        payment=payment,
+        to=PaymentStatus.STARTED,
+        source=EventSource.CLIENT,
+        actor=actor,
+        provider_reference=result.provider_reference,
+        redirect_url=result.redirect_url,
+    )
+    return result.redirect_url
+
+
+def mark_pending(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+    return _transition(
+        payment=payment, to=PaymentStatus.PENDING, source=source, actor=actor,
+        provider_event_id=provider_event_id,
+    )
+
+
+def confirm_payment(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+    return _transition(
+        payment=payment, to=PaymentStatus.SUCCEEDED, source=source, actor=actor,
+        provider_event_id=provider_event_id,
+    )
+
+
+def fail_payment(
+    *, payment: Payment, source: EventSource, actor: audit.Actor, reason: str = "", provider_event_id: str = ""
+) -> Payment:
+    return _transition(
+        payment=payment, to=PaymentStatus.FAILED, source=source, actor=actor,
+        provider_event_id=provider_event_id, failure_reason=reason,
+    )
+
+
+def cancel_payment(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+    return _transition(
+        payment=payment, to=PaymentStatus.CANCELLED, source=source, actor=actor,
+        provider_event_id=provider_event_id,
+    )
+
+
+def expire_payment(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+    return _transition(
+        payment=payment, to=PaymentStatus.EXPIRED, source=source, actor=actor,
+        provider_event_id=provider_event_id,
+    )
+
+
+# --- provider reports -----------------------------------------------------------------------
+
+
+def apply_report(*, payment: Payment, report: StatusReport, source: EventSource) -> Payment:
+    """Bring the payment in line with what its provider reports; never books twice."""
+    actor = audit.Actor(label=f"provider:{payment.provider}")
+    if report.amount_cents != payment.amount_cents:
+        _record_anomaly(payment, source, report, "amount_mismatch")
+        return payment
+    moves: dict[ProviderState, Callable[..., Payment]] = {
+        ProviderState.PENDING: mark_pending,
+        ProviderState.SUCCEEDED: confirm_payment,
+        ProviderState.CANCELLED: cancel_payment,
+        ProviderState.EXPIRED: expire_payment,
+    }
+    try:
+        if report.state == ProviderState.STARTED:
+            if payment.status != PaymentStatus.CREATED:
+                return payment
+            return _transition(
+                payment=payment, to=PaymentStatus.STARTED, source=source, actor=actor,
+                provider_event_id=report.event_id, provider_reference=report.provider_reference,
+            )
+        if report.state == ProviderState.FAILED:
+            return fail_payment(
+                payment=payment, source=source, actor=actor, reason=report.failure_reason,
+                provider_event_id=report.event_id,
+            )
+        return moves[report.state](
+            payment=payment, source=source, actor=actor, provider_event_id=report.event_id
+        )
+    except TransitionNotAllowed:
+        # E.g. a success reported after the payment expired here: keep the record, book nothing,
+        # and leave it visible for the cash office.
+        _record_anomaly(payment, source, report, "state_conflict")
+        return Payment.objects.get(pk=payment.pk)
+
+
+def _record_anomaly(payment: Payment, source: EventSource, report: StatusReport, kind: str) -> None:
+    logger.warning(
+        "payment %s: provider reported %s (%s cents), payment is %s (%s cents): %s",
+        payment.public_id, report.state, report.amount_cents, payment.status,
+        payment.amount_cents, kind,
+    )
+    with transaction.atomic():
+        PaymentEvent.objects.create(
+            payment=payment,
+            created_at=clock.now(),
+            kind=f"anomaly:{kind}",
+            source=source,
+            provider_event_id=report.event_id,
+            data={"reported_state": report.state, "reported_amount_cents": report.amount_cents},
+        )
+        audit.record(
+            actor=audit.Actor(label=f"provider:{payment.provider}"),
+            action=f"payment.anomaly.{kind}",
+            obj=payment,
+            organisation_id=payment.organisation_id,
+            after={"reported_state": report.state, "reported_amount_cents": report.amount_cents},
+        )
+
+
+def handle_notification(*, provider: str, headers: Mapping[str, str], body: bytes) -> Payment:
+    """Verify a provider's notification and apply it; forged or replayed ones change nothing."""
+    adapter = registry.get_provider(provider)
+    try:
+        report = adapter.parse_notification(Notification(headers=headers, body=body))
+    except InvalidNotification as exc:
+        logger.warning("rejected notification from %s: %s", provider, exc)
+        raise NotificationRejected("Die Benachrichtigung ist ungültig.") from exc
+    payment = (
+        Payment.objects.filter(provider=provider, public_id=report.payment_reference).first()
+        if _is_uuid(report.payment_reference)
+        else None
+    )
+    if payment is None or (
+        payment.provider_reference and payment.provider_reference != report.provider_reference
+    ):
+        raise NotificationRejected("Die Benachrichtigung betrifft keine bekannte Zahlung.")
+    return apply_report(payment=payment, report=report, source=EventSource.NOTIFICATION)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def sync_payment(*, payment: Payment) -> Payment:
+    """Ask the provider for the payment's state and apply it (the recovery path after faults).
+
+    Raises `ProviderFailed` when the provider cannot be reached; nothing changes then.
+    """
+    if payment.is_finished:
+        return payment
+    adapter = registry.get_provider(payment.provider)
+    try:
+        report = adapter.poll(
+            payment_reference=str(payment.public_id), provider_reference=payment.provider_reference
+        )
+    except ProviderUnavailable as exc:
+        raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
+    if report is None:
+        return payment
+    return apply_report(payment=payment, report=report, source=EventSource.POLL)
+
+
+def settle_expired(*, payment: Payment) -> Payment:
+    """At expiry: take the provider's word if it has one, else stop the payment at the provider.
+
+    A payment is never expired here while its provider may still take the money: the provider is
+    asked to cancel first, and its answer (which may be a late success) is what counts.
+    """
+    payment = sync_payment(payment=payment)
+    if payment.is_finished or payment.status == PaymentStatus.PENDING:
+        return payment
+    actor = audit.Actor(label="system")
+    if not payment.provider_reference:
+        return expire_payment(payment=payment, source=EventSource.SYSTEM, actor=actor)
+    adapter = registry.get_provider(payment.provider)
+    try:
+        report = adapter.cancel(provider_reference=payment.provider_reference)
+    except ProviderUnavailable as exc:
+        raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
+    if report.state in (ProviderState.CANCELLED, ProviderState.STARTED):
+        return expire_payment(
+            payment=payment, source=EventSource.SYSTEM, actor=actor, provider_event_id=report.event_id
+        )
+    return apply_report(payment=payment, report=report, source=EventSource.POLL)
+
+
+# --- refunds --------------------------------------------------------------------------------
+
+
+def refundable_cents(payment: Payment) -> int:
+    """What may still be refunded: paid minus refunds that succeeded or are under way."""
+    taken = (
+        payment.refunds.exclude(status=RefundState.FAILED).aggregate(total=Sum("amount_cents"))[
+            "total"
+        ]
+        or 0
+    )
+    return payment.amount_cents - taken
+
+
+def refund_payment(
+    *, actor: audit.Actor, payment: Payment, amount_cents: int, reason: str
+) -> Refund:
+    """Refund (part of) a succeeded payment through its provider and post it."""
+    refund = _create_refund(actor=actor, payment=payment, amount_cents=amount_cents, reason=reason)
+    return execute_refund(refund=refund, actor=actor)
+
+
+@transaction.atomic
+def _create_refund(*, actor: audit.Actor, payment: Payment, amount_cents: int, reason: str) -> Refund:
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if locked.status != PaymentStatus.SUCCEEDED:
+        raise RefundRefused("Erstattet werden kann nur eine erfolgreiche Zahlung.")
+    capabilities = registry.get_provider(locked.provider).capabilities
+    if not capabilities.refunds:
+        raise RefundRefused("Dieser Zahlungsdienst kann nicht erstatten.")
+    if type(amount_cents) is not int or amount_cents <= 0:
+        raise ValidationFailed({"amount_cents": "Der Betrag muss größer als 0 sein."})
+    available = refundable_cents(locked)
+    if amount_cents > available:
+        raise RefundRefused(
+            f"Höchstens {Money(available).format_de()} können noch erstattet werden.",
+            field="amount_cents",
+        )
+    if amount_cents != locked.amount_cents and not capabilities.partial_refunds:
+        raise RefundRefused("Dieser Zahlungsdienst erstattet nur den vollen Betrag.")
+    if not reason.strip():
+        raise ValidationFailed({"reason": "Bitte nennen Sie den Grund der Erstattung."})
+    now = clock.now()
+    refund = Refund.objects.create(
+        payment=locked, amount_cents=amount_cents, reason=reason.strip()[:200],
+        created_at=now, updated_at=now,
+    )
+    RefundAllocation.objects.bulk_create(
+        [
+            RefundAllocation(refund=refund, receivable_id=rid, amount_cents=cents)
+            for rid, cents in _allocate_refund(locked, amount_cents)
+            if cents
+        ]
+    )
+    audit.record(
+        actor=actor,
+        action="refund.requested",
+        obj=refund,
+        organisation_id=locked.organisation_id,
+        after={"payment": str(locked.public_id), "amount_cents": amount_cents, "reason": reason},
+    )
+    return refund
+
+
+def _allocate_refund(payment: Payment, amount_cents: int) -> list[tuple[int, int]]:
+    """Spread a refund over the payment's receivables in proportion to what is left of each."""
+    paid = dict(payment.allocations.values_list("receivable_id", "amount_cents"))
+    refunded = dict(
+        RefundAllocation.objects.filter(refund__payment=payment)
+        .exclude(refund__status=RefundState.FAILED)
+        .values("receivable_id")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("receivable_id", "total")
+    )
+    ids = sorted(paid)
+    remaining = [paid[rid] - refunded.get(rid, 0) for rid in ids]
+    parts = Money(amount_cents).allocate(remaining)
+    return [(rid, part.cents) for rid, part in zip(ids, parts, strict=True)]
+
+
+def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
+    """Send a pending refund to the provider and record the outcome.
+
+    A provider fault leaves it pending (it is retried with the same reference, which the
+    provider treats as the same refund).
+    """
+    if refund.status != RefundState.PENDING:
+        return refund
+    payment = refund.payment
+    adapter = registry.get_provider(payment.provider)
+    try:
+        result = adapter.refund(
+            RefundRequest(
+                provider_reference=payment.provider_reference,
+                refund_reference=str(refund.public_id),
+                amount_cents=refund.amount_cents,
+                reason=refund.reason,
+            )
+        )
+    except ProviderUnavailable:
+        from rathauskasse.payments import tasks  # noqa: PLC0415
+
+        enqueue_on_commit(
+            tasks.retry_refund, refund.pk, run_after=clock.now() + dt.timedelta(minutes=5)
+        )
+        return refund
+    with transaction.atomic():
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        if locked.status != RefundState.PENDING:
+            return locked
+        locked.updated_at = clock.now()
+        locked.provider_reference = result.provider_refund_reference
+        if not result.succeeded:
+            locked.status = RefundState.FAILED
+            locked.failure_reason = result.failure_reason[:200]
+            locked.save()
+            audit.record(
+                actor=actor, action="refund.failed", obj=locked,
+                organisation_id=payment.organisation_id, after={"reason": result.failure_reason},
+            )
+            return locked
+        locked.status = RefundState.SUCCEEDED
+        locked.save()
+        allocations = list(locked.allocations.values_list("receivable_id", "amount_cents"))
+        ledger.post(
+            organisation_id=payment.organisation_id,
+            kind=EntryKind.REFUND,
+            text=f"Erstattung {payment.description}",
+            lines=rules.refund(provider=payment.provider, allocations=allocations),
+            idempotency_key=f"refund:{locked.pk}",
+            reference=f"payment:{payment.public_id}",
+            actor=actor,
+        )
+        receivable_services.sync_status(
+            organisation_id=payment.organisation_id, receivable_ids=[rid for rid, _ in allocations]
+        )
+        refunded = (
+            payment.refunds.filter(status=RefundState.SUCCEEDED).aggregate(
+                total=Sum("amount_cents")
+            )["total"]
+            or 0
+        )
+        Payment.objects.filter(pk=payment.pk).update(
+            refund_status=RefundStatus.FULL if refunded >= payment.amount_cents else RefundStatus.PARTIAL,
+            updated_at=clock.now(),
+        )
+        audit.record(
+            actor=actor, action="refund.succeeded", obj=locked,
+            organisation_id=payment.organisation_id, after={"amount_cents": locked.amount_cents},
+        )
+        return locked

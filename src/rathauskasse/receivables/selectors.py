@@ -1,0 +1,55 @@
+"""Reads of receivables, scoped by organisation; open amounts come from the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from rathauskasse.core.errors import NotFound
+from rathauskasse.ledger import selectors as ledger_selectors
+from rathauskasse.organisations.models import Organisation
+from rathauskasse.receivables.kassenzeichen import Scheme
+from rathauskasse.receivables.models import Receivable, ReceivableStatus
+
+
+def receivables(*, organisation: Organisation) -> QuerySet[Receivable]:
+    return Receivable.objects.filter(organisation=organisation).select_related(
+        "organisation", "department"
+    )
+
+
+def open_receivables(*, organisation: Organisation) -> QuerySet[Receivable]:
+    return receivables(organisation=organisation).filter(status=ReceivableStatus.OPEN)
+
+
+def get_receivable(*, organisation: Organisation, receivable_id: int) -> Receivable:
+    try:
+        return receivables(organisation=organisation).get(pk=receivable_id)
+    except Receivable.DoesNotExist:
+        raise NotFound("Diese Forderung gibt es nicht.") from None
+
+
+def find_by_kassenzeichen(*, organisation: Organisation, text: str) -> Receivable:
+    """Look up what someone typed; raises `InvalidKassenzeichen` (why) or `NotFound`."""
+    canonical = Scheme.of(organisation).validate(text)
+    try:
+        return receivables(organisation=organisation).get(kassenzeichen=canonical)
+    except Receivable.DoesNotExist:
+        raise NotFound(
+            "Zu diesem Kassenzeichen gibt es keine Forderung. Bitte prüfen Sie Ihre Eingabe.",
+            field="kassenzeichen",
+        ) from None
+
+
+def open_amounts(*, organisation: Organisation, receivable_ids: Iterable[int]) -> dict[int, int]:
+    """Open amount in cents per receivable: its ledger balance (negative when overpaid)."""
+    return ledger_selectors.open_item_balances(
+        organisation_id=organisation.pk, open_item_ids=receivable_ids
+    )
+
+
+def open_amount(*, receivable: Receivable) -> int:
+    return ledger_selectors.open_item_balance(
+        organisation_id=receivable.organisation_id, open_item_id=receivable.pk
+    )

@@ -1,0 +1,268 @@
+"""Creating, cancelling and settling receivables.
+
+Invariants kept here:
+- a receivable has at least one line; every line is positive and booked to an active budget line
+  of the receivable's organisation; the receivable's amount is the sum of its lines;
+- its Kassenzeichen is unique per organisation and valid in the organisation's scheme; generated
+  running numbers are gap-free per organisation and year (the counter advances in the same
+  transaction as the receivable, under a row lock);
+- creating it posts "debit Receivables, credit Revenue per budget line" in the same transaction,
+  so its open amount (the ledger balance of its open item) starts at its amount;
+- `status` always agrees with the ledger: open while the balance is positive, paid when it is
+  zero or less, cancelled only after a reversal of an unpaid receivable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from rathauskasse.catalogue.models import Service
+from rathauskasse.core import audit, clock
+from rathauskasse.core.errors import Conflict, DomainError, ValidationFailed
+from rathauskasse.ledger import rules
+from rathauskasse.ledger import selectors as ledger_selectors
+from rathauskasse.ledger import services as ledger
+from rathauskasse.ledger.models import EntryKind, JournalEntry
+from rathauskasse.organisations.models import BudgetLine, Department, Organisation
+from rathauskasse.receivables.kassenzeichen import InvalidKassenzeichen, Scheme
+from rathauskasse.receivables.models import (
+    KassenzeichenCounter,
+    Receivable,
+    ReceivableLine,
+    ReceivableSource,
+    ReceivableStatus,
+)
+
+MAX_LINES = 99
+
+
+class ReceivableNotCancellable(DomainError):
+    code = "receivable_not_cancellable"
+    status = 409
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    text: str
+    amount_cents: int
+    budget_line: BudgetLine
+    booking_data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Debtor:
+    name: str
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = "DE"
+    email: str = ""
+    account: str = ""
+
+
+def next_kassenzeichen(*, organisation: Organisation, year: int) -> str:
+    """Take the next running number of `year` and build the Kassenzeichen (caller's transaction)."""
+    KassenzeichenCounter.objects.bulk_create(
+        [KassenzeichenCounter(organisation=organisation, year=year)], ignore_conflicts=True
+    )
+    counter = KassenzeichenCounter.objects.select_for_update().get(
+        organisation=organisation, year=year
+    )
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return Scheme.of(organisation).build(year=year, number=counter.last_number)
+
+
+def _check_lines(organisation: Organisation, lines: Sequence[LineInput]) -> None:
+    errors: dict[str, str] = {}
+    if not lines:
+        errors["lines"] = "Eine Forderung braucht mindestens eine Position."
+    if len(lines) > MAX_LINES:
+        errors["lines"] = f"Eine Forderung hat höchstens {MAX_LINES} Positionen."
+    for index, line in enumerate(lines):
+        if type(line.amount_cents) is not int or line.amount_cents <= 0:
+            errors[f"lines.{index}.amount_cents"] = "Der Betrag muss größer als 0 sein."
+        if line.budget_line.organisation_id != organisation.pk:
+            errors[f"lines.{index}.budget_line"] = (
+                "Die Haushaltsstelle gehört nicht zu dieser Organisation."
+            )
+        elif not line.budget_line.is_active:
+            errors[f"lines.{index}.budget_line"] = "Die Haushaltsstelle ist nicht mehr aktiv."
+        if not line.text.strip():
+            errors[f"lines.{index}.text"] = "Jede Position braucht einen Text."
+    if errors:
+        raise ValidationFailed(errors)
+
+
+@transaction.atomic
+def create_receivable(
+    *,
+    actor: audit.Actor,
+    organisation: Organisation,
+    department: Department,
+    lines: Sequence[LineInput],
+    purpose: str,
+    debtor: Debtor,
+    source: ReceivableSource,
+    due_date: dt.date | None = None,
+    service: Service | None = None,
+    kassenzeichen: str | None = None,
+    source_reference: str = "",
+    allows_overpayment: bool | None = None,
+) -> Receivable:
+    """Create a receivable with its lines and post it; the Kassenzeichen is generated if not given."""
+    _check_lines(organisation, lines)
+    if department.organisation_id != organisation.pk:
+        raise ValidationFailed({"department": "Das Amt gehört nicht zu dieser Organisation."})
+    if not purpose.strip():
+        raise ValidationFailed({"purpose": "Bitte nennen Sie den Zweck der Forderung."})
+    if not debtor.name.strip():
+        raise ValidationFailed({"debtor.name": "Bitte nennen Sie den Namen des Zahlungspflichtigen."})
+    today = clock.today()
+    if kassenzeichen is None:
+        kassenzeichen = next_kassenzeichen(organisation=organisation, year=today.year)
+    else:
+        kassenzeichen = Scheme.of(organisation).validate(kassenzeichen)
+        if Receivable.objects.filter(organisation=organisation, kassenzeichen=kassenzeichen).exists():
+            raise InvalidKassenzeichen(
+                "Dieses Kassenzeichen ist bereits vergeben.", field="kassenzeichen"
+            )
+    now = clock.now()
+    receivable = Receivable.objects.create(
+        organisation=organisation,
+        department=department,
+        service=service,
+        kassenzeichen=kassenzeichen,
+        purpose=purpose.strip()[:140],
+        amount_cents=sum(line.amount_cents for line in lines),
+        due_date=due_date or today,
+        source=source,
+        source_reference=source_reference,
+        allows_overpayment=(
+            allows_overpayment
+            if allows_overpayment is not None
+            else bool(service and service.allows_overpayment)
+        ),
+        debtor_name=debtor.name.strip(),
+        debtor_street=debtor.street,
+        debtor_postcode=debtor.postcode,
+        debtor_city=debtor.city,
+        debtor_country=debtor.country,
+        debtor_email=debtor.email,
+        debtor_account=debtor.account,
+        created_at=now,
+        updated_at=now,
+    )
+    ReceivableLine.objects.bulk_create(
+        [
+            ReceivableLine(
+                receivable=receivable,
+                position=position,
+                text=line.text.strip()[:200],
+                amount_cents=line.amount_cents,
+                budget_line=line.budget_line,
+                booking_data=line.booking_data,
+            )
+            for position, line in enumerate(lines, start=1)
+        ]
+    )
+    ledger.post(
+        organisation_id=organisation.pk,
+        kind=EntryKind.RECEIVABLE_CREATED,
+        text=f"Sollstellung {kassenzeichen} {receivable.purpose}",
+        lines=rules.receivable_created(
+            open_item_id=receivable.pk,
+            lines=[(line.budget_line.pk, line.amount_cents) for line in lines],
+        ),
+        idempotency_key=f"receivable:{receivable.pk}:created",
+        reference=f"receivable:{receivable.pk}",
+        actor=actor,
+    )
+    audit.record(
+        actor=actor,
+        action="receivable.created",
+        obj=receivable,
+        organisation_id=organisation.pk,
+        after={
+            "kassenzeichen": kassenzeichen,
+            "amount_cents": receivable.amount_cents,
+            "source": source,
+            "lines": [[line.budget_line.code, line.amount_cents] for line in lines],
+        },
+    )
+    return receivable
+
+
+@transaction.atomic
+def cancel_receivable(*, actor: audit.Actor, receivable: Receivable, reason: str) -> Receivable:
+    """Cancel an unpaid receivable by reversing its creation entry (Storno)."""
+    locked = Receivable.objects.select_for_update().get(pk=receivable.pk)
+    if locked.status == ReceivableStatus.CANCELLED:
+        return locked
+    open_cents = ledger_selectors.open_item_balance(
+        organisation_id=locked.organisation_id, open_item_id=locked.pk
+    )
+    if open_cents != locked.amount_cents:
+        raise ReceivableNotCancellable(
+            "Auf diese Forderung wurde bereits gezahlt; sie kann nicht storniert werden. "
+            "Erstatten Sie zuerst die Zahlung."
+        )
+    if not reason.strip():
+        raise ValidationFailed({"reason": "Bitte nennen Sie den Grund der Stornierung."})
+    creation = JournalEntry.objects.get(
+        organisation_id=locked.organisation_id, idempotency_key=f"receivable:{locked.pk}:created"
+    )
+    ledger.reverse(entry=creation, text=f"Storno {locked.kassenzeichen}: {reason}"[:200], actor=actor)
+    before = locked.status
+    locked.status = ReceivableStatus.CANCELLED
+    locked.updated_at = clock.now()
+    locked.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="receivable.cancelled",
+        obj=locked,
+        organisation_id=locked.organisation_id,
+        before={"status": before},
+        after={"status": locked.status, "reason": reason},
+    )
+    return locked
+
+
+def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
+    """Bring `status` in line with the ledger after a posting (inside the posting's transaction)."""
+    balances = ledger_selectors.open_item_balances(
+        organisation_id=organisation_id, open_item_ids=receivable_ids
+    )
+    paid = [rid for rid, balance in balances.items() if balance <= 0]
+    reopened = [rid for rid, balance in balances.items() if balance > 0]
+    now = clock.now()
+    active = Receivable.objects.filter(organisation_id=organisation_id).exclude(
+        status=ReceivableStatus.CANCELLED
+    )
+    if paid:
+        active.filter(pk__in=paid, status=ReceivableStatus.OPEN).update(
+            status=ReceivableStatus.PAID, updated_at=now
+        )
+    if reopened:
+        active.filter(pk__in=reopened, status=ReceivableStatus.PAID).update(
+            status=ReceivableStatus.OPEN, updated_at=now
+        )
+
+
+def ensure_payable(receivable: Receivable, organisation: Organisation) -> None:
+    """Refuse a receivable that cannot take a payment now."""
+    if receivable.organisation_id != organisation.pk:
+        raise Conflict("Diese Forderung gehört nicht zu dieser Organisation.", field="receivables")
+    if receivable.status == ReceivableStatus.CANCELLED:
+        raise Conflict(
+            f"Die Forderung {receivable.kassenzeichen} ist storniert und kann nicht bezahlt werden.",
+            field="receivables",
+        )
+    if receivable.status == ReceivableStatus.PAID and not receivable.allows_overpayment:
+        raise Conflict(
+            f"Die Forderung {receivable.kassenzeichen} ist bereits bezahlt.", field="receivables"
+        )
