@@ -13,7 +13,9 @@ from django_tasks import default_task_backend
 from rathauskasse.core import clock
 from rathauskasse.core.models import User
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation
+from rathauskasse.providers.sandbox import server
 from tests import factories
+from tests.support import DjangoClientTransport
 
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
@@ -43,7 +45,21 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError(f"network access in tests: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def resolve(host: object, *args: object, **kwargs: object) -> object:
+        if host not in ("127.0.0.1", "localhost", "::1", None):
+            raise RuntimeError(f"network access in tests: looking up {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_delivers_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox's webhooks reach this app in-process, as they would over HTTP."""
+    monkeypatch.setattr(server, "http_transport", DjangoClientTransport())
 
 
 @pytest.fixture(autouse=True)

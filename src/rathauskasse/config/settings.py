@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "rathauskasse.payments",
     "rathauskasse.providers.sandbox",
     "rathauskasse.api",
+    "rathauskasse.demo",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +111,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STORAGES = {

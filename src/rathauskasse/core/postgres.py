@@ -29,10 +29,10 @@ def run_on_postgres(sql: str, reverse_sql: str = "") -> tuple[Any, Any]:
 
     def forward(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
+            schema_editor.execute(sql, None)
 
     def backward(apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql" and reverse_sql:
-            schema_editor.execute(reverse_sql)
+            schema_editor.execute(reverse_sql, None)
 
     return forward, backward

@@ -370,6 +370,11 @@ def apply_report(*, payment: Payment, report: StatusReport, source: EventSource)
     if report.amount_cents != payment.amount_cents:
         _record_anomaly(payment, source, report, "amount_mismatch")
         return payment
+    if report.provider_reference and not payment.provider_reference:
+        # The provider knew the payment before we learnt its reference (a lost start answer).
+        Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+            provider_reference=report.provider_reference
+        )
     moves: dict[ProviderState, Callable[..., Payment]] = {
         ProviderState.PENDING: mark_pending,
         ProviderState.SUCCEEDED: confirm_payment,
@@ -393,10 +398,13 @@ def apply_report(*, payment: Payment, report: StatusReport, source: EventSource)
             payment=payment, source=source, actor=actor, provider_event_id=report.event_id
         )
     except TransitionNotAllowed:
-        # E.g. a success reported after the payment expired here: keep the record, book nothing,
-        # and leave it visible for the cash office.
-        _record_anomaly(payment, source, report, "state_conflict")
-        return Payment.objects.get(pk=payment.pk)
+        current = Payment.objects.get(pk=payment.pk)
+        if report.state in (ProviderState.STARTED, ProviderState.PENDING):
+            return current  # an older report overtaken by a newer one: nothing to do
+        # Two different outcomes, e.g. a success reported after the payment expired here: keep
+        # the record, book nothing, and leave it visible for the cash office.
+        _record_anomaly(current, source, report, "state_conflict")
+        return current
 
 
 def _record_anomaly(payment: Payment, source: EventSource, report: StatusReport, kind: str) -> None:

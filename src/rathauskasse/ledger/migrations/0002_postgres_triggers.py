@@ -18,7 +18,7 @@ DECLARE
     n integer;
     foreign_lines integer;
 BEGIN
-    SELECT COALESCE(SUM(l.amount_cents), 0), COUNT(*),
+    SELECT COALESCE(SUM(l.amount_cents), 0), COUNT(l.id),
            COUNT(*) FILTER (WHERE a.organisation_id <> e.organisation_id)
       INTO total, n, foreign_lines
       FROM ledger_journalentry e
