@@ -12,18 +12,20 @@ from django_tasks import default_task_backend
 
 from rathauskasse.core import clock
 from rathauskasse.core.models import User
+from rathauskasse.ledger import services as ledger_services
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation
 from rathauskasse.providers.sandbox import server
 from tests import factories
 from tests.support import DjangoClientTransport
-
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("RATHAUSKASSE_REQUIRE_POSTGRES") and not ON_POSTGRES:
-        raise pytest.UsageError("RATHAUSKASSE_REQUIRE_POSTGRES is set, but DATABASE_URL is not PostgreSQL")
+        raise pytest.UsageError(
+            "RATHAUSKASSE_REQUIRE_POSTGRES is set, but DATABASE_URL is not PostgreSQL"
+        )
     if ON_POSTGRES:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
@@ -60,6 +62,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def _sandbox_delivers_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sandbox's webhooks reach this app in-process, as they would over HTTP."""
     monkeypatch.setattr(server, "http_transport", DjangoClientTransport())
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_accounts() -> Iterator[None]:
+    """Account ids cached after a test's (never committed) transaction would outlive its rows."""
+    ledger_services.forget_cached_accounts()
+    yield
+    ledger_services.forget_cached_accounts()
 
 
 @pytest.fixture(autouse=True)

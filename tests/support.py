@@ -15,7 +15,9 @@ class DjangoClientTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")}
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("content-length", "host")
+        }
         response = self.client.generic(
             request.method,
             request.url.raw_path.decode(),

@@ -21,8 +21,12 @@ ACTOR = factories.ACTOR
 
 def _post(org: Organisation, lines: list[rules.PostingLine], key: str = "k1") -> JournalEntry:
     return services.post(
-        organisation_id=org.pk, kind=EntryKind.RECEIVABLE_CREATED, text="Test", lines=lines,
-        idempotency_key=key, actor=ACTOR,
+        organisation_id=org.pk,
+        kind=EntryKind.RECEIVABLE_CREATED,
+        text="Test",
+        lines=lines,
+        idempotency_key=key,
+        actor=ACTOR,
     )
 
 
@@ -40,10 +44,14 @@ def test_payment_and_refund_rules_mirror_each_other() -> None:
     refunded = rules.refund(provider="sandbox", allocations=[(7, 500), (8, 250)])
     assert sum(line.amount_cents for line in paid) == 0
     assert paid[0] == rules.PostingLine(rules.provider_clearing("sandbox"), 750)
-    assert sorted(line.amount_cents for line in paid) == sorted(-line.amount_cents for line in refunded)
+    assert sorted(line.amount_cents for line in paid) == sorted(
+        -line.amount_cents for line in refunded
+    )
 
 
-def test_post_writes_a_balanced_entry_and_balances_follow(org: Organisation, budget_line: BudgetLine) -> None:
+def test_post_writes_a_balanced_entry_and_balances_follow(
+    org: Organisation, budget_line: BudgetLine
+) -> None:
     entry = _post(org, rules.receivable_created(open_item_id=42, lines=[(budget_line.pk, 3070)]))
     assert entry.lines.count() == 2
     assert selectors.open_item_balance(organisation_id=org.pk, open_item_id=42) == 3070
@@ -94,7 +102,9 @@ def test_postings_can_never_be_changed_or_deleted_by_the_application(
         JournalEntry.objects.all().delete()
 
 
-def test_reversal_restores_every_balance_and_happens_once(org: Organisation, budget_line: BudgetLine) -> None:
+def test_reversal_restores_every_balance_and_happens_once(
+    org: Organisation, budget_line: BudgetLine
+) -> None:
     entry = _post(org, rules.receivable_created(open_item_id=5, lines=[(budget_line.pk, 990)]))
     reversal = services.reverse(entry=entry, text="Storno", actor=ACTOR)
     assert reversal.reverses_id == entry.pk
@@ -117,7 +127,9 @@ def test_accounts_are_per_organisation(budget_line: BudgetLine) -> None:
     assert selectors.open_item_balance(organisation_id=org_b.pk, open_item_id=1) == 700
 
 
-def test_integrity_check_finds_nothing_on_a_clean_ledger(org: Organisation, budget_line: BudgetLine) -> None:
+def test_integrity_check_finds_nothing_on_a_clean_ledger(
+    org: Organisation, budget_line: BudgetLine
+) -> None:
     _post(org, rules.receivable_created(open_item_id=1, lines=[(budget_line.pk, 100)]))
     report = selectors.check_integrity()
     assert report.ok
@@ -125,7 +137,9 @@ def test_integrity_check_finds_nothing_on_a_clean_ledger(org: Organisation, budg
     assert report.trial_balance_cents == {org.pk: 0}
 
 
-def test_ledger_check_command_reports_the_balance(org: Organisation, budget_line: BudgetLine) -> None:
+def test_ledger_check_command_reports_the_balance(
+    org: Organisation, budget_line: BudgetLine
+) -> None:
     _post(org, rules.receivable_created(open_item_id=1, lines=[(budget_line.pk, 100)]))
     out = io.StringIO()
     call_command("ledger_check", stdout=out)
@@ -135,12 +149,19 @@ def test_ledger_check_command_reports_the_balance(org: Organisation, budget_line
 
 
 @pytest.mark.skipif(ON_POSTGRES, reason="PostgreSQL's trigger refuses the broken entry itself")
-def test_ledger_check_command_fails_on_a_broken_entry(org: Organisation, budget_line: BudgetLine) -> None:
+def test_ledger_check_command_fails_on_a_broken_entry(
+    org: Organisation, budget_line: BudgetLine
+) -> None:
     _post(org, rules.receivable_created(open_item_id=1, lines=[(budget_line.pk, 100)]))
     # A broken entry written behind the application's back (bulk_create skips its checks).
     broken = JournalEntry.objects.create(
-        organisation=org, booking_date="2026-01-01", created_at="2026-01-01T00:00Z",
-        kind=EntryKind.RECEIVABLE_CREATED, text="kaputt", idempotency_key="broken", actor_label="x",
+        organisation=org,
+        booking_date="2026-01-01",
+        created_at="2026-01-01T00:00Z",
+        kind=EntryKind.RECEIVABLE_CREATED,
+        text="kaputt",
+        idempotency_key="broken",
+        actor_label="x",
     )
     account = JournalLine.objects.first().account  # type: ignore[union-attr]
     JournalLine.objects.bulk_create([JournalLine(entry=broken, account=account, amount_cents=5)])

@@ -15,9 +15,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 def _entry(budget_line: BudgetLine) -> JournalEntry:
     return services.post(
-        organisation_id=budget_line.organisation_id, kind=EntryKind.RECEIVABLE_CREATED, text="t",
+        organisation_id=budget_line.organisation_id,
+        kind=EntryKind.RECEIVABLE_CREATED,
+        text="t",
         lines=rules.receivable_created(open_item_id=1, lines=[(budget_line.pk, 100)]),
-        idempotency_key="t1", actor=factories.ACTOR,
+        idempotency_key="t1",
+        actor=factories.ACTOR,
     )
 
 
@@ -41,14 +44,18 @@ def test_delete_of_an_entry_is_refused(budget_line: BudgetLine) -> None:
         _execute("UPDATE ledger_journalentry SET text = 'x' WHERE id = %s", [entry.pk])
 
 
-def test_unbalanced_entry_is_refused_at_commit(budget_line: BudgetLine) -> None:
+def test_unbalanced_entry_is_refused(budget_line: BudgetLine) -> None:
     entry = _entry(budget_line)
     account_id = entry.lines.first().account_id  # type: ignore[union-attr]
     with pytest.raises(DatabaseError, match="unbalanced by 5 cents"), transaction.atomic():
         other = JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id, booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z", kind=EntryKind.RECEIVABLE_CREATED, text="x",
-            idempotency_key="bad", actor_label="x",
+            organisation_id=budget_line.organisation_id,
+            booking_date="2026-01-01",
+            created_at="2026-01-01T00:00Z",
+            kind=EntryKind.RECEIVABLE_CREATED,
+            text="x",
+            idempotency_key="bad",
+            actor_label="x",
         )
         JournalLine.objects.bulk_create(
             [
@@ -56,16 +63,41 @@ def test_unbalanced_entry_is_refused_at_commit(budget_line: BudgetLine) -> None:
                 JournalLine(entry=other, account_id=account_id, amount_cents=-5),
             ]
         )
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def test_a_single_line_is_refused(budget_line: BudgetLine) -> None:
+    entry = _entry(budget_line)
+    account_id = entry.lines.first().account_id  # type: ignore[union-attr]
+    with pytest.raises(DatabaseError, match="1 line"), transaction.atomic():
+        other = JournalEntry.objects.create(
+            organisation_id=budget_line.organisation_id,
+            booking_date="2026-01-01",
+            created_at="2026-01-01T00:00Z",
+            kind=EntryKind.RECEIVABLE_CREATED,
+            text="x",
+            idempotency_key="single",
+            actor_label="x",
+        )
+        JournalLine.objects.create(entry=other, account_id=account_id, amount_cents=10)
+
+
+def test_lines_added_to_an_existing_entry_are_refused(budget_line: BudgetLine) -> None:
+    entry = _entry(budget_line)
+    account_id = entry.lines.first().account_id  # type: ignore[union-attr]
+    with pytest.raises(DatabaseError, match="unbalanced by 7 cents"), transaction.atomic():
+        JournalLine.objects.create(entry=entry, account_id=account_id, amount_cents=7)
 
 
 def test_entry_without_lines_is_refused_at_commit(budget_line: BudgetLine) -> None:
     with pytest.raises(DatabaseError, match="0 line"), transaction.atomic():
         JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id, booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z", kind=EntryKind.RECEIVABLE_CREATED, text="x",
-            idempotency_key="empty", actor_label="x",
+            organisation_id=budget_line.organisation_id,
+            booking_date="2026-01-01",
+            created_at="2026-01-01T00:00Z",
+            kind=EntryKind.RECEIVABLE_CREATED,
+            text="x",
+            idempotency_key="empty",
+            actor_label="x",
         )
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -76,17 +108,24 @@ def test_lines_on_accounts_of_another_organisation_are_refused(budget_line: Budg
     other_org = factories.organisation()
     other_line = factories.budget_line(other_org)
     foreign = services.post(
-        organisation_id=other_org.pk, kind=EntryKind.RECEIVABLE_CREATED, text="t",
+        organisation_id=other_org.pk,
+        kind=EntryKind.RECEIVABLE_CREATED,
+        text="t",
         lines=rules.receivable_created(open_item_id=1, lines=[(other_line.pk, 100)]),
-        idempotency_key="t2", actor=factories.ACTOR,
+        idempotency_key="t2",
+        actor=factories.ACTOR,
     )
     own_account = entry.lines.first().account_id  # type: ignore[union-attr]
     foreign_account = foreign.lines.first().account_id  # type: ignore[union-attr]
     with pytest.raises(DatabaseError, match="another organisation"), transaction.atomic():
         mixed = JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id, booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z", kind=EntryKind.RECEIVABLE_CREATED, text="x",
-            idempotency_key="mixed", actor_label="x",
+            organisation_id=budget_line.organisation_id,
+            booking_date="2026-01-01",
+            created_at="2026-01-01T00:00Z",
+            kind=EntryKind.RECEIVABLE_CREATED,
+            text="x",
+            idempotency_key="mixed",
+            actor_label="x",
         )
         JournalLine.objects.bulk_create(
             [
@@ -94,8 +133,6 @@ def test_lines_on_accounts_of_another_organisation_are_refused(budget_line: Budg
                 JournalLine(entry=mixed, account_id=foreign_account, amount_cents=-10),
             ]
         )
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def test_audit_log_and_payment_events_are_append_only_too(budget_line: BudgetLine) -> None:

@@ -32,7 +32,7 @@ def _race(function: Callable[[int], Any], n: int = THREADS) -> list[Any]:
         try:
             barrier.wait()
             return function(i)
-        except Exception as exc:  # noqa: BLE001 - the test inspects what each thread got
+        except Exception as exc:
             return exc
         finally:
             connections.close_all()
@@ -54,19 +54,26 @@ def payment(db: None) -> Payment:
 def test_twenty_threads_confirming_one_payment_book_it_once(payment: Payment) -> None:
     results = _race(
         lambda i: services.confirm_payment(
-            payment=payment, source=services.EventSource.NOTIFICATION,
+            payment=payment,
+            source=services.EventSource.NOTIFICATION,
             actor=audit.Actor(label=f"thread-{i}"),
         )
     )
-    assert all(isinstance(r, Payment) and r.status == PaymentStatus.SUCCEEDED for r in results), results
+    assert all(isinstance(r, Payment) and r.status == PaymentStatus.SUCCEEDED for r in results), (
+        results
+    )
     assert JournalEntry.objects.filter(kind="payment_succeeded").count() == 1
-    assert PaymentEvent.objects.filter(payment=payment, to_status=PaymentStatus.SUCCEEDED).count() == 1
+    assert (
+        PaymentEvent.objects.filter(payment=payment, to_status=PaymentStatus.SUCCEEDED).count() == 1
+    )
     assert AuditEntry.objects.filter(action="payment.succeeded").count() == 1
     assert ledger_selectors.check_integrity().ok
 
 
 def test_notifications_racing_status_polls_book_once(payment: Payment) -> None:
-    server.decide(reference=payment.provider_reference, outcome=server.Outcome.SUCCEED, payer_method="card")
+    server.decide(
+        reference=payment.provider_reference, outcome=server.Outcome.SUCCEED, payer_method="card"
+    )
     notification = server.SandboxNotification.objects.get()  # type: ignore[attr-defined]
     body = server.notification_body(notification)
 
@@ -84,7 +91,9 @@ def test_notifications_racing_status_polls_book_once(payment: Payment) -> None:
     results = _race(act)
     assert all(isinstance(r, Payment) for r in results), results
     assert JournalEntry.objects.filter(kind="payment_succeeded").count() == 1
-    assert PaymentEvent.objects.filter(payment=payment, to_status=PaymentStatus.SUCCEEDED).count() == 1
+    assert (
+        PaymentEvent.objects.filter(payment=payment, to_status=PaymentStatus.SUCCEEDED).count() == 1
+    )
 
 
 def test_concurrent_receivables_get_gap_free_unique_kassenzeichen(db: None) -> None:
@@ -100,7 +109,9 @@ def test_concurrent_receivables_get_gap_free_unique_kassenzeichen(db: None) -> N
 def test_success_and_failure_racing_end_in_one_state(payment: Payment) -> None:
     def act(i: int) -> Any:
         move = services.confirm_payment if i % 2 else services.fail_payment
-        return move(payment=payment, source=services.EventSource.NOTIFICATION, actor=factories.ACTOR)
+        return move(
+            payment=payment, source=services.EventSource.NOTIFICATION, actor=factories.ACTOR
+        )
 
     results = _race(act)
     final = Payment.objects.get(pk=payment.pk).status
@@ -109,11 +120,15 @@ def test_success_and_failure_racing_end_in_one_state(payment: Payment) -> None:
     losers = [r for r in results if isinstance(r, services.TransitionNotAllowed)]
     assert len(winners) + len(losers) == THREADS
     assert all(w.status == final for w in winners)
-    assert JournalEntry.objects.filter(kind="payment_succeeded").count() == (1 if final == "succeeded" else 0)
+    assert JournalEntry.objects.filter(kind="payment_succeeded").count() == (
+        1 if final == "succeeded" else 0
+    )
     assert connection.vendor == "postgresql"
 
 
-def test_cancelling_a_receivable_while_its_payment_succeeds_stays_consistent(payment: Payment) -> None:
+def test_cancelling_a_receivable_while_its_payment_succeeds_stays_consistent(
+    payment: Payment,
+) -> None:
     from rathauskasse.receivables import selectors as receivable_selectors
     from rathauskasse.receivables.services import ReceivableNotCancellable, cancel_receivable
 
@@ -121,7 +136,9 @@ def test_cancelling_a_receivable_while_its_payment_succeeds_stays_consistent(pay
 
     def act(i: int) -> Any:
         if i % 2:
-            return cancel_receivable(actor=factories.ACTOR, receivable=receivable, reason="aufgehoben")
+            return cancel_receivable(
+                actor=factories.ACTOR, receivable=receivable, reason="aufgehoben"
+            )
         return services.confirm_payment(
             payment=payment, source=services.EventSource.NOTIFICATION, actor=factories.ACTOR
         )
@@ -138,6 +155,8 @@ def test_cancelling_a_receivable_while_its_payment_succeeds_stays_consistent(pay
     else:
         assert receivable.status == "paid"
         assert open_cents == 0
-        assert all(not isinstance(r, Exception) or isinstance(r, ReceivableNotCancellable) for r in results)
+        assert all(
+            not isinstance(r, Exception) or isinstance(r, ReceivableNotCancellable) for r in results
+        )
         assert not JournalEntry.objects.filter(kind="reversal").exists()
     assert ledger_selectors.check_integrity().ok

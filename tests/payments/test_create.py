@@ -16,10 +16,16 @@ pytestmark = pytest.mark.django_db
 ACTOR = factories.ACTOR
 
 
-def _create(org: Organisation, *allocations: services.AllocationInput, method: str = "card", **kw: object) -> Payment:
+def _create(
+    org: Organisation, *allocations: services.AllocationInput, method: str = "card", **kw: object
+) -> Payment:
     return services.create_payment(
-        actor=ACTOR, organisation=org, allocations=list(allocations), provider="sandbox",
-        method=method, **kw,  # type: ignore[arg-type]
+        actor=ACTOR,
+        organisation=org,
+        allocations=list(allocations),
+        provider="sandbox",
+        method=method,
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -31,7 +37,10 @@ def test_a_basket_of_receivables_is_one_payment_allocated_to_each(
     payment = _create(org, services.AllocationInput(a), services.AllocationInput(b))
     assert payment.amount_cents == 3820
     assert payment.status == PaymentStatus.CREATED
-    assert dict(payment.allocations.values_list("receivable_id", "amount_cents")) == {a.pk: 3070, b.pk: 750}
+    assert dict(payment.allocations.values_list("receivable_id", "amount_cents")) == {
+        a.pk: 3070,
+        b.pk: 750,
+    }
     assert a.kassenzeichen in payment.description and b.kassenzeichen in payment.description
 
 
@@ -77,7 +86,9 @@ def test_paid_cancelled_and_foreign_receivables_cannot_be_paid(
         _create(org, services.AllocationInput(cancelled))
 
     other = factories.organisation()
-    foreign = factories.receivable(other, factories.department(other), factories.budget_line(other), 1000)
+    foreign = factories.receivable(
+        other, factories.department(other), factories.budget_line(other), 1000
+    )
     with pytest.raises(Conflict, match="nicht zu dieser Organisation"):
         _create(org, services.AllocationInput(foreign))
     assert Payment.objects.count() == 1
@@ -100,7 +111,11 @@ def test_the_same_receivable_twice_in_a_basket_is_refused(
 ) -> None:
     receivable = factories.receivable(org, department, budget_line, 1000)
     with pytest.raises(ValidationFailed, match="nur einmal"):
-        _create(org, services.AllocationInput(receivable, 100), services.AllocationInput(receivable, 100))
+        _create(
+            org,
+            services.AllocationInput(receivable, 100),
+            services.AllocationInput(receivable, 100),
+        )
 
 
 def test_method_must_be_offered_by_provider_and_allowed_by_the_service(
@@ -115,12 +130,17 @@ def test_method_must_be_offered_by_provider_and_allowed_by_the_service(
     assert _create(org, services.AllocationInput(receivable), method="paypal").method == "paypal"
 
 
-def test_unknown_provider_is_refused(org: Organisation, department: Department, budget_line: BudgetLine) -> None:
+def test_unknown_provider_is_refused(
+    org: Organisation, department: Department, budget_line: BudgetLine
+) -> None:
     receivable = factories.receivable(org, department, budget_line, 1000)
     with pytest.raises(UnknownProvider):
         services.create_payment(
-            actor=ACTOR, organisation=org, allocations=[services.AllocationInput(receivable)],
-            provider="nowhere", method="card",
+            actor=ACTOR,
+            organisation=org,
+            allocations=[services.AllocationInput(receivable)],
+            provider="nowhere",
+            method="card",
         )
 
 

@@ -21,7 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 def test_paid_through_the_sandbox_is_booked_once(
-    org: Organisation, department: Department, budget_line: BudgetLine, run_tasks: Callable[[], list[str]]
+    org: Organisation,
+    department: Department,
+    budget_line: BudgetLine,
+    run_tasks: Callable[[], list[str]],
 ) -> None:
     receivable = factories.receivable(org, department, budget_line, 3070)
     payment = factories.payment(org, receivable)
@@ -29,7 +32,9 @@ def test_paid_through_the_sandbox_is_booked_once(
     assert redirect.startswith("http://testserver/sandbox/bezahlen/sbx_")
 
     payment.refresh_from_db()
-    server.decide(reference=payment.provider_reference, outcome=Outcome.SUCCEED, payer_method="card")
+    server.decide(
+        reference=payment.provider_reference, outcome=Outcome.SUCCEED, payer_method="card"
+    )
     assert "deliver_notification" in run_tasks()
 
     payment.refresh_from_db()

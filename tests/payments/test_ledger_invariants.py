@@ -48,8 +48,15 @@ operations = st.lists(
 )
 
 
-def _apply(op: tuple, org: Organisation, dept: Department, line: BudgetLine, books: Books,  # type: ignore[type-arg]
-           receivables: list[Receivable], payments: list[Payment]) -> None:
+def _apply(
+    op: tuple,
+    org: Organisation,
+    dept: Department,
+    line: BudgetLine,
+    books: Books,  # type: ignore[type-arg]
+    receivables: list[Receivable],
+    payments: list[Payment],
+) -> None:
     kind = op[0]
     if kind == "create":
         r = factories.receivable(org, dept, line, *op[1])
@@ -65,8 +72,11 @@ def _apply(op: tuple, org: Organisation, dept: Department, line: BudgetLine, boo
             return
         amount = max(1, open_cents * (op[2] if kind == "pay" else 100) // 100)
         p = services.create_payment(
-            actor=ACTOR, organisation=org, allocations=[services.AllocationInput(r, amount)],
-            provider="sandbox", method="card",
+            actor=ACTOR,
+            organisation=org,
+            allocations=[services.AllocationInput(r, amount)],
+            provider="sandbox",
+            method="card",
         )
         services.start_payment(payment=p, actor=ACTOR)
         if kind == "fail":
@@ -77,7 +87,9 @@ def _apply(op: tuple, org: Organisation, dept: Department, line: BudgetLine, boo
         payments.append(p)
     elif kind == "basket":
         chosen = {receivables[op[1] % len(receivables)], receivables[op[2] % len(receivables)]}
-        payable = [r for r in chosen if Receivable.objects.get(pk=r.pk).status == ReceivableStatus.OPEN]
+        payable = [
+            r for r in chosen if Receivable.objects.get(pk=r.pk).status == ReceivableStatus.OPEN
+        ]
         if not payable:
             return
         p = factories.payment(org, *payable)
@@ -100,15 +112,22 @@ def _apply(op: tuple, org: Organisation, dept: Department, line: BudgetLine, boo
             books.refunded[rid] = books.refunded.get(rid, 0) + cents
     elif kind == "cancel":
         r = receivables[op[1] % len(receivables)]
-        if receivable_selectors.open_amount(receivable=r) == books.due[r.pk] and not books.paid.get(r.pk):
+        if receivable_selectors.open_amount(receivable=r) == books.due[r.pk] and not books.paid.get(
+            r.pk
+        ):
             cancel_receivable(actor=ACTOR, receivable=r, reason="Test")
             books.due[r.pk] = 0
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=operations)
 def test_any_sequence_keeps_the_books_right(
-    ops: list[tuple], org: Organisation, department: Department, budget_line: BudgetLine  # type: ignore[type-arg]
+    ops: list[tuple],
+    org: Organisation,
+    department: Department,
+    budget_line: BudgetLine,  # type: ignore[type-arg]
 ) -> None:
     try:
         with transaction.atomic(), registry.override("sandbox", InstantProvider()):  # type: ignore[arg-type]
@@ -128,7 +147,9 @@ def test_any_sequence_keeps_the_books_right(
                 if books.due[r.pk] == 0:
                     assert status == ReceivableStatus.CANCELLED
                 else:
-                    assert status == (ReceivableStatus.OPEN if expected > 0 else ReceivableStatus.PAID)
+                    assert status == (
+                        ReceivableStatus.OPEN if expected > 0 else ReceivableStatus.PAID
+                    )
             for p in payments:
                 assert Payment.objects.get(pk=p.pk).status == PaymentStatus.SUCCEEDED
             raise _Rollback

@@ -116,7 +116,9 @@ def test_poll_while_the_provider_is_down_changes_nothing(flaky: Flaky, payment: 
 def test_notification_and_poll_together_book_once(payment: Payment) -> None:
     services.start_payment(payment=payment, actor=ACTOR)
     payment.refresh_from_db()
-    server.decide(reference=payment.provider_reference, outcome=Outcome.SUCCEED, payer_method="card")
+    server.decide(
+        reference=payment.provider_reference, outcome=Outcome.SUCCEED, payer_method="card"
+    )
     report = build_provider().poll(payment_reference=str(payment.public_id))
     assert report is not None
     services.apply_report(payment=payment, report=report, source=services.EventSource.NOTIFICATION)
@@ -142,12 +144,16 @@ def test_expiry_check_finds_a_success_whose_notification_was_lost(
 ) -> None:
     services.start_payment(payment=payment, actor=ACTOR)
     payment.refresh_from_db()
-    server.decide(reference=payment.provider_reference, outcome=Outcome.SUCCEED, payer_method="card")
+    server.decide(
+        reference=payment.provider_reference, outcome=Outcome.SUCCEED, payer_method="card"
+    )
     from django_tasks import default_task_backend
 
     _flush_on_commit()
     default_task_backend.results[:] = [  # type: ignore[attr-defined]
-        r for r in default_task_backend.results if r.task.name != "deliver_notification"  # type: ignore[attr-defined]
+        r
+        for r in default_task_backend.results
+        if r.task.name != "deliver_notification"  # type: ignore[attr-defined]
     ]
     with clock.frozen(payment.expires_at + dt.timedelta(seconds=1)):
         run_tasks()
@@ -161,13 +167,19 @@ def test_pending_payment_is_not_expired_but_checked_again(
 ) -> None:
     services.start_payment(payment=payment, actor=ACTOR)
     payment.refresh_from_db()
-    server.decide(reference=payment.provider_reference, outcome=Outcome.PENDING_SUCCEED, payer_method="sepa_debit")
+    server.decide(
+        reference=payment.provider_reference,
+        outcome=Outcome.PENDING_SUCCEED,
+        payer_method="sepa_debit",
+    )
     from django_tasks import default_task_backend
 
     _flush_on_commit()
     # The provider takes long: drop its settle task so the payment stays pending.
     default_task_backend.results[:] = [  # type: ignore[attr-defined]
-        r for r in default_task_backend.results if r.task.name == "check_payment"  # type: ignore[attr-defined]
+        r
+        for r in default_task_backend.results
+        if r.task.name == "check_payment"  # type: ignore[attr-defined]
     ]
     with clock.frozen(payment.expires_at + dt.timedelta(seconds=1)):
         assert run_tasks() == ["check_payment"]

@@ -27,7 +27,9 @@ def _paid(org: Organisation, *receivables: Receivable) -> Payment:
     payment = factories.payment(org, *receivables)
     services.start_payment(payment=payment, actor=ACTOR)
     payment.refresh_from_db()
-    server.decide(reference=payment.provider_reference, outcome=server.Outcome.SUCCEED, payer_method="card")
+    server.decide(
+        reference=payment.provider_reference, outcome=server.Outcome.SUCCEED, payer_method="card"
+    )
     return services.sync_payment(payment=payment)
 
 
@@ -40,7 +42,9 @@ def paid(org: Organisation, department: Department, budget_line: BudgetLine) -> 
 
 def test_partial_then_full_refund(paid: Payment) -> None:
     receivable = paid.receivables.get()
-    first = services.refund_payment(actor=ACTOR, payment=paid, amount_cents=1000, reason="Teilweise")
+    first = services.refund_payment(
+        actor=ACTOR, payment=paid, amount_cents=1000, reason="Teilweise"
+    )
     assert first.status == RefundState.SUCCEEDED
     paid.refresh_from_db()
     assert paid.refund_status == RefundStatus.PARTIAL
@@ -127,8 +131,9 @@ def test_a_refund_while_the_provider_is_down_stays_pending_and_is_retried(
     assert services.refundable_cents(paid) == 2570  # the pending refund is reserved
     assert not JournalEntry.objects.filter(kind="refund").exists()
 
-    from rathauskasse.core import clock
     import datetime as dt
+
+    from rathauskasse.core import clock
 
     with clock.frozen(clock.now() + dt.timedelta(minutes=6)):
         assert "retry_refund" in run_tasks()  # type: ignore[operator]

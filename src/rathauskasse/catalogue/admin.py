@@ -11,7 +11,10 @@ class ServiceAdmin(AuditedModelAdmin):
     search_fields = ("name", "slug", "keywords", "leika_key")
     prepopulated_fields = {"slug": ("name",)}  # noqa: RUF012
     fieldsets = (
-        (None, {"fields": ("organisation", "department", "slug", "name", "leika_key", "is_active")}),
+        (
+            None,
+            {"fields": ("organisation", "department", "slug", "name", "leika_key", "is_active")},
+        ),
         ("Texte", {"fields": ("description", "requirements", "processing_time", "keywords")}),
         ("Formular", {"fields": ("form_definition",)}),
         (

@@ -54,7 +54,7 @@ class FeeRule:
     max_cents: int | None = None
 
     # --- consistency --------------------------------------------------------------------------
-    def check(self, fields: Sequence[FormField]) -> None:  # noqa: C901 - one rule per kind
+    def check(self, fields: Sequence[FormField]) -> None:
         """Refuse a rule that cannot compute with this form (raised when the service is saved)."""
         by_name = {f.name: f for f in fields}
         errors: dict[str, str] = {}
@@ -78,9 +78,12 @@ class FeeRule:
                     errors["fee_option_amounts"] = "Es fehlt ein Betrag für: " + ", ".join(missing)
             if any(c < 0 or isinstance(c, bool) for c in self.option_amounts.values()):
                 errors["fee_option_amounts"] = "Beträge dürfen nicht negativ sein."
-        if self.min_cents is not None and self.max_cents is not None:
-            if self.min_cents > self.max_cents:
-                errors["fee_max_cents"] = "Der Höchstbetrag liegt unter dem Mindestbetrag."
+        if (
+            self.min_cents is not None
+            and self.max_cents is not None
+            and self.min_cents > self.max_cents
+        ):
+            errors["fee_max_cents"] = "Der Höchstbetrag liegt unter dem Mindestbetrag."
         if self.kind == FeeKind.FREE and (self.min_cents or self.max_cents):
             errors["fee_min_cents"] = "Eine gebührenfreie Leistung hat keine Grenzen."
         if errors:

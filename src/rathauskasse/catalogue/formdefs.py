@@ -97,8 +97,10 @@ def _optional_int(value: Any, where: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed({"form_definition": f"{where}: Grenzwerte müssen ganze Zahlen sein."})
-    return value
+        raise ValidationFailed(
+            {"form_definition": f"{where}: Grenzwerte müssen ganze Zahlen sein."}
+        )
+    return int(value)
 
 
 def validate_answers(
@@ -133,7 +135,7 @@ def validate_answers(
     return cleaned
 
 
-def _clean_value(f: FormField, text: str) -> str | int:  # noqa: C901, PLR0912 - one branch per type
+def _clean_value(f: FormField, text: str) -> str | int:
     limit = f.max_length or (2000 if f.type == "textarea" else 200)
     if len(text) > limit:
         raise ValueError(f"„{f.label}“ darf höchstens {limit} Zeichen lang sein.")
@@ -169,6 +171,8 @@ def _clean_value(f: FormField, text: str) -> str | int:  # noqa: C901, PLR0912 -
         return text
     if f.type == "select":
         if text not in {o.value for o in f.options}:
-            raise ValueError(f"Bitte wählen Sie bei „{f.label}“ eine der angebotenen Möglichkeiten.")
+            raise ValueError(
+                f"Bitte wählen Sie bei „{f.label}“ eine der angebotenen Möglichkeiten."
+            )
         return text
     return text

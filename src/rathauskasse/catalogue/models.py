@@ -32,7 +32,9 @@ class PaymentPolicy(models.TextChoices):
 
 
 class Service(models.Model):
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="services")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="services"
+    )
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="services")
     slug = models.SlugField("Kurzname (Adresse)", max_length=80)
     name = models.CharField("Name", max_length=200)
@@ -54,9 +56,7 @@ class Service(models.Model):
     fee_unit_label = models.CharField("Einheit", max_length=50, blank=True)
     fee_quantity_field = models.CharField("Mengenfeld", max_length=50, blank=True)
     fee_option_field = models.CharField("Auswahlfeld", max_length=50, blank=True)
-    fee_option_amounts = models.JSONField(
-        "Beträge je Option (Cent)", default=dict, blank=True
-    )
+    fee_option_amounts = models.JSONField("Beträge je Option (Cent)", default=dict, blank=True)
     fee_min_cents = models.BigIntegerField("Mindestgebühr (Cent)", null=True, blank=True)
     fee_max_cents = models.BigIntegerField("Höchstgebühr (Cent)", null=True, blank=True)
     budget_line = models.ForeignKey(
@@ -68,10 +68,13 @@ class Service(models.Model):
         verbose_name="Haushaltsstelle",
     )
     payment_policy = models.CharField(
-        "Bezahlung", max_length=20, choices=PaymentPolicy.choices, default=PaymentPolicy.BEFORE_SUBMIT
+        "Bezahlung",
+        max_length=20,
+        choices=PaymentPolicy.choices,
+        default=PaymentPolicy.BEFORE_SUBMIT,
     )
     payment_methods = models.JSONField(
-        "erlaubte Zahlarten", default=list, blank=True, help_text="z. B. [\"card\", \"paypal\"]"
+        "erlaubte Zahlarten", default=list, blank=True, help_text='z. B. ["card", "paypal"]'
     )
     allows_overpayment = models.BooleanField(
         "Überzahlung erlaubt",
@@ -86,7 +89,9 @@ class Service(models.Model):
         ordering = ("name",)
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["organisation", "slug"], name="service_unique_slug"),
-            models.CheckConstraint(condition=Q(fee_kind__in=FeeKind.values), name="service_fee_kind"),
+            models.CheckConstraint(
+                condition=Q(fee_kind__in=FeeKind.values), name="service_fee_kind"
+            ),
             models.CheckConstraint(
                 condition=Q(payment_policy__in=PaymentPolicy.values), name="service_payment_policy"
             ),
@@ -126,10 +131,11 @@ class Service(models.Model):
             self.fee_rule.check(fields)
         except ValidationFailed as exc:
             errors.update(exc.errors)
-        if self.department_id and self.organisation_id:
+        if self.department_id and self.organisation_id:  # noqa: SIM102 - read fields only when set
             if self.department.organisation_id != self.organisation_id:
                 errors["department"] = "Das Amt gehört nicht zu dieser Organisation."
-        if self.budget_line_id and self.budget_line.organisation_id != self.organisation_id:
+        line = self.budget_line if self.budget_line_id else None
+        if line is not None and line.organisation_id != self.organisation_id:
             errors["budget_line"] = "Die Haushaltsstelle gehört nicht zu dieser Organisation."
         charges = self.fee_kind != FeeKind.FREE and self.payment_policy != PaymentPolicy.NONE
         if charges and not self.budget_line_id:

@@ -17,8 +17,10 @@ def active_services(*, organisation: Organisation) -> QuerySet[Service]:
 
 def get_service(*, organisation: Organisation, slug: str) -> Service:
     try:
-        return active_services(organisation=organisation).select_related("budget_line").get(
-            slug=slug
+        return (
+            active_services(organisation=organisation).select_related("budget_line").get(slug=slug)
         )
     except Service.DoesNotExist:
-        raise NotFound("Diese Leistung gibt es nicht oder sie wird nicht online angeboten.") from None
+        raise NotFound(
+            "Diese Leistung gibt es nicht oder sie wird nicht online angeboten."
+        ) from None

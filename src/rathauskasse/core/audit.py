@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from rathauskasse.core import clock
+from rathauskasse.core import clock, sql
 from rathauskasse.core.models import AuditEntry, User
 
 
@@ -36,20 +36,22 @@ def record(
     organisation_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
+) -> None:
     """Append one audit entry. Call it inside the transaction of the change it describes."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = obj.pk if object_id is None else object_id
-    entry: AuditEntry = AuditEntry.objects.create(
-        created_at=clock.now(),
-        organisation_id=organisation_id,
-        actor_id=actor.user_id,
-        actor_label=actor.label,
-        action=action,
-        object_type=object_type or "",
-        object_id=str(object_id or ""),
-        before=before,
-        after=after,
+    sql.insert(
+        AuditEntry,
+        {
+            "created_at": clock.now(),
+            "organisation_id": organisation_id,
+            "actor_id": actor.user_id,
+            "actor_label": actor.label,
+            "action": action,
+            "object_type": object_type or "",
+            "object_id": str(object_id or ""),
+            "before": before,
+            "after": after,
+        },
     )
-    return entry

@@ -30,7 +30,7 @@ def _digits(number: str) -> list[int]:
 
 
 def luhn(number: str) -> str:
-    """Luhn mod 10: from the right, every second digit doubled (digit sum), check makes it 0 mod 10."""
+    """Luhn mod 10: from the right every second digit doubled (digit sum); total ≡ 0 mod 10."""
     total = 0
     for position, digit in enumerate(reversed(_digits(number)), start=1):
         value = digit * 2 if position % 2 == 1 else digit
@@ -58,9 +58,9 @@ _POWER_CYCLE = (2, 4, 8, 7, 5, 1)
 def weighted_2n(number: str) -> str:
     """The "weighted 2^n" scheme of public-sector finance software.
 
-    Position p from the right (p = 1 rightmost) is weighted with 2^p reduced by repeated digit sums to
-    1..9 (cycle 2, 4, 8, 7, 5, 1); each product m = d·w counts as m mod 9 (9 when that is 0 and m ≠ 0);
-    the check is (10 - S mod 10) mod 10 of their sum S.
+    Position p from the right (p = 1 rightmost) is weighted with 2^p reduced by repeated digit
+    sums to 1..9 (cycle 2, 4, 8, 7, 5, 1); each product m = d·w counts as m mod 9 (9 when that
+    is 0 and m ≠ 0); the check is (10 - S mod 10) mod 10 of their sum S.
     """
     total = 0
     for position, digit in enumerate(reversed(_digits(number))):

@@ -139,7 +139,7 @@ class Money:
         return (Decimal(self.cents) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     def format_plain(self) -> str:
-        """"1234.56": the form of payment payloads and the EPC QR code."""
+        """ "1234.56": the form of payment payloads and the EPC QR code."""
         return f"{self.to_decimal():.2f}"
 
     def format_de(self, *, symbol: bool = True) -> str:
@@ -171,7 +171,7 @@ def _normalise_separators(number: str, *, original: str) -> str:
     integer, _, fraction = number.rpartition(sep)
     if count == 1 and len(fraction) != 3:
         return f"{integer}.{fraction}"
-    # One or more separators each followed by three digits: thousands grouping ("1.234", "1,234,567").
+    # Separators each followed by three digits group thousands ("1.234", "1,234,567").
     if _grouped_correctly(number, sep):
         return number.replace(sep, "")
     raise InvalidAmount(f"„{original}“ ist kein gültiger Betrag.")

@@ -27,11 +27,11 @@ CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
 def run_on_postgres(sql: str, reverse_sql: str = "") -> tuple[Any, Any]:
     """A pair of RunPython callables that execute `sql` only on PostgreSQL."""
 
-    def forward(apps: Any, schema_editor: Any) -> None:
+    def forward(_apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql":
             schema_editor.execute(sql, None)
 
-    def backward(apps: Any, schema_editor: Any) -> None:
+    def backward(_apps: Any, schema_editor: Any) -> None:
         if schema_editor.connection.vendor == "postgresql" and reverse_sql:
             schema_editor.execute(reverse_sql, None)
 

@@ -11,7 +11,9 @@ from typing import Any
 from django.db import transaction
 
 
-def enqueue_on_commit(task: Any, *args: Any, run_after: dt.datetime | None = None, **kwargs: Any) -> None:
+def enqueue_on_commit(
+    task: Any, *args: Any, run_after: dt.datetime | None = None, **kwargs: Any
+) -> None:
     def _enqueue() -> None:
         target = task.using(run_after=run_after) if run_after is not None else task
         target.enqueue(*args, **kwargs)

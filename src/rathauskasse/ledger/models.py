@@ -89,7 +89,9 @@ class JournalEntry(AppendOnlyModel):
             models.UniqueConstraint(
                 fields=["organisation", "idempotency_key"], name="journal_entry_idempotent"
             ),
-            models.CheckConstraint(condition=Q(kind__in=EntryKind.values), name="journal_entry_kind"),
+            models.CheckConstraint(
+                condition=Q(kind__in=EntryKind.values), name="journal_entry_kind"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -45,9 +45,7 @@ def provider_clearing(provider: str) -> AccountRef:
     return AccountRef(AccountKind.PROVIDER_CLEARING, qualifier=provider)
 
 
-def receivable_created(
-    *, open_item_id: int, lines: Sequence[tuple[int, int]]
-) -> list[PostingLine]:
+def receivable_created(*, open_item_id: int, lines: Sequence[tuple[int, int]]) -> list[PostingLine]:
     """Debit Receivables with the total, credit Revenue per budget line.
 
     `lines` are (budget_line_id, cents) pairs with positive cents.
@@ -59,7 +57,9 @@ def receivable_created(
     ]
 
 
-def payment_succeeded(*, provider: str, allocations: Sequence[tuple[int, int]]) -> list[PostingLine]:
+def payment_succeeded(
+    *, provider: str, allocations: Sequence[tuple[int, int]]
+) -> list[PostingLine]:
     """Debit the provider's clearing account, credit Receivables per paid open item.
 
     `allocations` are (open_item_id, cents) pairs with positive cents.

@@ -15,9 +15,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 
-from rathauskasse.core import audit, clock
+from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import DomainError
 from rathauskasse.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
 from rathauskasse.ledger.rules import AccountRef, PostingLine
@@ -48,9 +48,22 @@ def _account_name(ref: AccountRef) -> str:
     return f"{name} {ref.qualifier}" if ref.qualifier else name
 
 
+#: Account ids by (organisation, key). Accounts are never deleted, so an id stays right once its
+#: row is committed; ids enter the cache only after the transaction that saw them commits.
+_account_ids: dict[tuple[int, str], int] = {}
+
+
+def forget_cached_accounts() -> None:
+    """Empty the account cache (tests that truncate tables call this)."""
+    _account_ids.clear()
+
+
 def resolve_accounts(*, organisation_id: int, refs: Sequence[AccountRef]) -> dict[str, int]:
     """Account ids by key, creating missing accounts (safe under concurrency)."""
     wanted = {ref.key: ref for ref in refs}
+    cached = {key: _account_ids.get((organisation_id, key)) for key in wanted}
+    if all(cached.values()):
+        return {key: value for key, value in cached.items() if value is not None}
     found = dict(
         Account.objects.filter(organisation_id=organisation_id, key__in=wanted).values_list(
             "key", "id"
@@ -76,6 +89,9 @@ def resolve_accounts(*, organisation_id: int, refs: Sequence[AccountRef]) -> dic
                 "key", "id"
             )
         )
+    transaction.on_commit(
+        lambda: _account_ids.update({(organisation_id, k): v for k, v in found.items()})
+    )
     return found
 
 
@@ -89,7 +105,6 @@ def check_balanced(lines: Sequence[PostingLine]) -> None:
         raise UnbalancedEntry(f"Soll und Haben weichen um {total} Cent voneinander ab.")
 
 
-@transaction.atomic
 def post(
     *,
     organisation_id: int,
@@ -100,31 +115,38 @@ def post(
     actor: audit.Actor,
     reference: str = "",
     booking_date: dt.date | None = None,
+    assume_new: bool = False,
 ) -> JournalEntry:
-    """Write one balanced entry, or return the entry already posted under `idempotency_key`."""
-    existing = JournalEntry.objects.filter(
-        organisation_id=organisation_id, idempotency_key=idempotency_key
-    ).first()
-    if existing is not None:
-        return existing
+    """Write one balanced entry, or return the entry already posted under `idempotency_key`.
+
+    `assume_new` skips the look-up for callers that hold the only right to post this event
+    (e.g. the one transition to "succeeded"); the unique key still refuses a duplicate.
+    """
     check_balanced(lines)
-    accounts = resolve_accounts(
-        organisation_id=organisation_id, refs=[line.account for line in lines]
-    )
-    return _write(
-        organisation_id=organisation_id,
-        kind=kind,
-        text=text,
-        lines=[
-            _Row(accounts[line.account.key], line.amount_cents, line.open_item_id)
-            for line in lines
-        ],
-        idempotency_key=idempotency_key,
-        actor=actor,
-        reference=reference,
-        booking_date=booking_date,
-        reverses=None,
-    )
+    with transaction.atomic(savepoint=False):
+        if not assume_new:
+            existing: JournalEntry | None = JournalEntry.objects.filter(
+                organisation_id=organisation_id, idempotency_key=idempotency_key
+            ).first()
+            if existing is not None:
+                return existing
+        accounts = resolve_accounts(
+            organisation_id=organisation_id, refs=[line.account for line in lines]
+        )
+        return _write(
+            organisation_id=organisation_id,
+            kind=kind,
+            text=text,
+            lines=[
+                _Row(accounts[line.account.key], line.amount_cents, line.open_item_id)
+                for line in lines
+            ],
+            idempotency_key=idempotency_key,
+            actor=actor,
+            reference=reference,
+            booking_date=booking_date,
+            reverses=None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,27 +168,32 @@ def _write(
     booking_date: dt.date | None,
     reverses: JournalEntry | None,
 ) -> JournalEntry:
-    entry: JournalEntry = JournalEntry.objects.create(
-        organisation_id=organisation_id,
-        booking_date=booking_date or clock.today(),
-        created_at=clock.now(),
-        kind=kind,
-        text=text[:200],
-        reference=reference,
-        idempotency_key=idempotency_key,
-        reverses=reverses,
-        actor_label=actor.label,
-    )
-    JournalLine.objects.bulk_create(
+    values = {
+        "organisation_id": organisation_id,
+        "booking_date": booking_date or clock.today(),
+        "created_at": clock.now(),
+        "kind": kind,
+        "text": text[:200],
+        "reference": reference,
+        "idempotency_key": idempotency_key,
+        "reverses_id": reverses.pk if reverses is not None else None,
+        "actor_label": actor.label,
+    }
+    entry_id = sql.insert(JournalEntry, values)
+    sql.insert_many(
+        JournalLine,
         [
-            JournalLine(
-                entry=entry,
-                account_id=line.account_id,
-                amount_cents=line.amount_cents,
-                open_item_id=line.open_item_id,
-            )
+            {
+                "entry_id": entry_id,
+                "account_id": line.account_id,
+                "amount_cents": line.amount_cents,
+                "open_item_id": line.open_item_id,
+            }
             for line in lines
-        ]
+        ],
+    )
+    entry: JournalEntry = JournalEntry.from_db(
+        connection.alias, ["id", *values], [entry_id, *values.values()]
     )
     return entry
 
@@ -186,8 +213,7 @@ def reverse(
     if locked.kind == EntryKind.REVERSAL:
         raise AlreadyReversed("Ein Storno wird nicht storniert; buchen Sie den Vorgang neu.")
     lines = [
-        _Row(line.account_id, -line.amount_cents, line.open_item_id)
-        for line in locked.lines.all()
+        _Row(line.account_id, -line.amount_cents, line.open_item_id) for line in locked.lines.all()
     ]
     reversal = _write(
         organisation_id=locked.organisation_id,

@@ -11,7 +11,10 @@ class OrganisationAdmin(AuditedModelAdmin):
     fieldsets = (
         (None, {"fields": ("slug", "name", "ags")}),
         ("Bankverbindung", {"fields": ("creditor_name", "iban", "bic")}),
-        ("Anschrift und Kontakt", {"fields": ("street", "postcode", "city", "email", "phone", "website")}),
+        (
+            "Anschrift und Kontakt",
+            {"fields": ("street", "postcode", "city", "email", "phone", "website")},
+        ),
         (
             "Kassenzeichen",
             {"fields": ("kz_prefix", "kz_year_digits", "kz_number_digits", "kz_check_algorithm")},
@@ -28,7 +31,15 @@ class DepartmentAdmin(AuditedModelAdmin):
 
 @admin.register(BudgetLine)
 class BudgetLineAdmin(AuditedModelAdmin):
-    list_display = ("code", "name", "product", "account", "cost_centre", "is_active", "organisation")
+    list_display = (
+        "code",
+        "name",
+        "product",
+        "account",
+        "cost_centre",
+        "is_active",
+        "organisation",
+    )
     list_filter = ("organisation", "is_active")
     search_fields = ("code", "name", "product", "account")
 

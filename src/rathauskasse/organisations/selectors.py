@@ -41,7 +41,9 @@ def get_budget_line(*, organisation: Organisation, code: str) -> BudgetLine:
     try:
         return budget_lines(organisation=organisation, active_only=False).get(code=code)
     except BudgetLine.DoesNotExist:
-        raise NotFound(f"Die Haushaltsstelle „{code}“ gibt es nicht.", field="budget_line") from None
+        raise NotFound(
+            f"Die Haushaltsstelle „{code}“ gibt es nicht.", field="budget_line"
+        ) from None
 
 
 def memberships(*, organisation: Organisation, user_id: int) -> QuerySet[Membership]:

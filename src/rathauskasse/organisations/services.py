@@ -115,6 +115,10 @@ def grant_role(
             action="membership.granted",
             obj=membership,
             organisation_id=organisation.pk,
-            after={"user": user.get_username(), "role": role, "department_id": membership.department_id},
+            after={
+                "user": user.get_username(),
+                "role": role,
+                "department_id": membership.department_id,
+            },
         )
     return membership

@@ -36,7 +36,7 @@ def validate_bic(value: str) -> None:
 
 
 def validate_ags(value: str) -> None:
-    """The Amtlicher Gemeindeschlüssel has eight digits (Land, Regierungsbezirk, Kreis, Gemeinde)."""
+    """The Amtlicher Gemeindeschlüssel has eight digits (Land, Bezirk, Kreis, Gemeinde)."""
     if not (len(value) == 8 and value.isdigit() and value.isascii()):
         raise ValidationError(
             "Der Amtliche Gemeindeschlüssel hat genau acht Ziffern.", code="invalid_ags"

@@ -13,7 +13,15 @@ class AllocationInline(ReadOnlyInline):
 
 class EventInline(ReadOnlyInline):
     model = PaymentEvent
-    fields = ("created_at", "kind", "from_status", "to_status", "source", "provider_event_id", "data")
+    fields = (
+        "created_at",
+        "kind",
+        "from_status",
+        "to_status",
+        "source",
+        "provider_event_id",
+        "data",
+    )
     readonly_fields = fields
 
 
@@ -25,7 +33,15 @@ class RefundInline(ReadOnlyInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "created_at", "amount", "provider", "method", "status", "refund_status")
+    list_display = (
+        "public_id",
+        "created_at",
+        "amount",
+        "provider",
+        "method",
+        "status",
+        "refund_status",
+    )
     list_filter = ("organisation", "status", "provider", "method", "refund_status")
     search_fields = ("public_id", "provider_reference", "description")
     date_hierarchy = "created_at"

@@ -83,7 +83,9 @@ class Payment(models.Model):
     refund_status = models.CharField(
         "Erstattung", max_length=20, choices=RefundStatus.choices, default=RefundStatus.NONE
     )
-    provider_reference = models.CharField("Referenz beim Zahlungsdienst", max_length=100, blank=True)
+    provider_reference = models.CharField(
+        "Referenz beim Zahlungsdienst", max_length=100, blank=True
+    )
     idempotency_key = models.CharField(max_length=150, null=True, blank=True)
     return_url = models.URLField("Rücksprungadresse", max_length=500, blank=True)
     redirect_url = models.URLField("Adresse beim Zahlungsdienst", max_length=1000, blank=True)
@@ -91,7 +93,7 @@ class Payment(models.Model):
     created_at = models.DateTimeField("angelegt am", db_index=True)
     updated_at = models.DateTimeField("geändert am")
     expires_at = models.DateTimeField("läuft ab am")
-    receivables = models.ManyToManyField(
+    receivables: models.ManyToManyField[Receivable, PaymentAllocation] = models.ManyToManyField(
         Receivable, through="PaymentAllocation", related_name="payments"
     )
 
@@ -101,7 +103,9 @@ class Payment(models.Model):
         ordering = ("-id",)
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="payment_amount_positive"),
-            models.CheckConstraint(condition=Q(status__in=PaymentStatus.values), name="payment_status"),
+            models.CheckConstraint(
+                condition=Q(status__in=PaymentStatus.values), name="payment_status"
+            ),
             models.CheckConstraint(
                 condition=Q(refund_status__in=RefundStatus.values), name="payment_refund_status"
             ),
@@ -145,7 +149,9 @@ class PaymentAllocation(models.Model):
         ordering = ("id",)
         constraints: ClassVar = [
             models.UniqueConstraint(fields=["payment", "receivable"], name="allocation_unique"),
-            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="allocation_amount_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -200,7 +206,9 @@ class Refund(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     amount_cents = models.BigIntegerField("Betrag (Cent)")
     reason = models.CharField("Grund", max_length=200)
-    status = models.CharField(max_length=20, choices=RefundState.choices, default=RefundState.PENDING)
+    status = models.CharField(
+        max_length=20, choices=RefundState.choices, default=RefundState.PENDING
+    )
     provider_reference = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField()
@@ -212,7 +220,9 @@ class Refund(models.Model):
         ordering = ("id",)
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_amount_positive"),
-            models.CheckConstraint(condition=Q(status__in=RefundState.values), name="refund_status"),
+            models.CheckConstraint(
+                condition=Q(status__in=RefundState.values), name="refund_status"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -36,7 +36,9 @@ def get_provider(identifier: str) -> PaymentProvider:
     if identifier not in _instances:
         path = _configured().get(identifier)
         if path is None:
-            raise UnknownProvider(f"Den Zahlungsdienst „{identifier}“ gibt es nicht.", field="provider")
+            raise UnknownProvider(
+                f"Den Zahlungsdienst „{identifier}“ gibt es nicht.", field="provider"
+            )
         factory: Any = import_string(path)
         provider = factory()
         if not isinstance(provider, PaymentProvider):

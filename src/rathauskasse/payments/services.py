@@ -31,7 +31,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.urls import reverse
 
-from rathauskasse.core import audit, clock
+from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import DomainError, ValidationFailed
 from rathauskasse.core.money import Money
 from rathauskasse.core.tasks import enqueue_on_commit
@@ -132,13 +132,17 @@ def create_payment(
         raise ValidationFailed({"receivables": "Jede Forderung darf nur einmal vorkommen."})
 
     # Lock the receivables (in id order, against deadlocks) so none is cancelled meanwhile.
-    locked = {r.pk: r for r in Receivable.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    locked = {
+        r.pk: r for r in Receivable.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    }
     open_cents = receivable_selectors.open_amounts(organisation=organisation, receivable_ids=ids)
     rows: list[tuple[Receivable, int]] = []
     for requested in allocations:
         receivable = locked[requested.receivable.pk]
         receivable_services.ensure_payable(receivable, organisation)
-        amount = open_cents[receivable.pk] if requested.amount_cents is None else requested.amount_cents
+        amount = (
+            open_cents[receivable.pk] if requested.amount_cents is None else requested.amount_cents
+        )
         if type(amount) is not int or amount <= 0:
             raise PaymentRefused(
                 f"Für {receivable.kassenzeichen} ist kein Betrag offen.", field="amount_cents"
@@ -150,7 +154,11 @@ def create_payment(
                 field="amount_cents",
             )
         service = receivable.service
-        if service is not None and service.payment_methods and method not in service.payment_methods:
+        if (
+            service is not None
+            and service.payment_methods
+            and method not in service.payment_methods
+        ):
             raise PaymentRefused(
                 f"Die Zahlart „{method}“ ist für „{service.name}“ nicht vorgesehen.", field="method"
             )
@@ -215,57 +223,75 @@ def _transition(
     provider_reference: str = "",
     redirect_url: str = "",
 ) -> Payment:
-    """Move the payment to `to` exactly once; a repeat is a no-op, a forbidden move an error."""
-    with transaction.atomic():
-        locked: Payment = Payment.objects.select_for_update().get(pk=payment.pk)
-        if locked.status == to:
-            return locked
-        if to not in TRANSITIONS[PaymentStatus(locked.status)]:
+    """Move the payment to `to` exactly once; a repeat is a no-op, a forbidden move an error.
+
+    Optimistic concurrency: the status is changed by `UPDATE ... WHERE status = <what we saw>`.
+    A racing writer blocks on that row until the first commits, then matches no row, reads the
+    payment again and finds it already moved. The state machine has no cycles, so this ends.
+    """
+    current = PaymentStatus(payment.status)
+    fresh = False
+    while True:
+        if current == to:
+            return payment if fresh else Payment.objects.get(pk=payment.pk)
+        if to not in TRANSITIONS[current]:
             raise TransitionNotAllowed(
-                f"Eine Zahlung im Status „{locked.get_status_display()}“ kann nicht "
+                f"Eine Zahlung im Status „{current.label}“ kann nicht "
                 f"„{PaymentStatus(to).label}“ werden."
             )
-        before = locked.status
         now = clock.now()
-        locked.status = to
-        locked.updated_at = now
-        changed = ["status", "updated_at"]
+        changes: dict[str, Any] = {"status": to, "updated_at": now}
         if failure_reason:
-            locked.failure_reason = failure_reason[:200]
-            changed.append("failure_reason")
-        if provider_reference and not locked.provider_reference:
-            locked.provider_reference = provider_reference
-            changed.append("provider_reference")
+            changes["failure_reason"] = failure_reason[:200]
         if redirect_url:
-            locked.redirect_url = redirect_url
-            changed.append("redirect_url")
-        locked.save(update_fields=changed)
-        PaymentEvent.objects.create(
-            payment=locked,
-            created_at=now,
-            kind="status_changed",
-            from_status=before,
-            to_status=to,
-            source=source,
-            provider_event_id=provider_event_id,
-            data=dict(data or {}),
-        )
-        if to == PaymentStatus.SUCCEEDED:
-            _post_success(locked, actor)
-        audit.record(
-            actor=actor,
-            action=f"payment.{to}",
-            obj=locked,
-            organisation_id=locked.organisation_id,
-            before={"status": before},
-            after={"status": to, "source": source},
-        )
-    return locked
+            changes["redirect_url"] = redirect_url
+        with transaction.atomic(savepoint=False):
+            moved = sql.update(Payment, where={"id": payment.pk, "status": current}, values=changes)
+            if moved:
+                if provider_reference:
+                    Payment.objects.filter(pk=payment.pk, provider_reference="").update(
+                        provider_reference=provider_reference
+                    )
+                sql.insert(
+                    PaymentEvent,
+                    {
+                        "payment_id": payment.pk,
+                        "created_at": now,
+                        "kind": "status_changed",
+                        "from_status": current,
+                        "to_status": to,
+                        "source": source,
+                        "provider_event_id": provider_event_id,
+                        "data": dict(data or {}),
+                    },
+                )
+                if to == PaymentStatus.SUCCEEDED:
+                    _post_success(payment, actor)
+                audit.record(
+                    actor=actor,
+                    action=f"payment.{to}",
+                    object_type="payments.payment",
+                    object_id=payment.pk,
+                    organisation_id=payment.organisation_id,
+                    before={"status": current},
+                    after={"status": to, "source": source},
+                )
+        if moved:
+            payment.status, payment.updated_at = to, now
+            payment.failure_reason = changes.get("failure_reason", payment.failure_reason)
+            payment.provider_reference = payment.provider_reference or provider_reference
+            payment.redirect_url = redirect_url or payment.redirect_url
+            return payment
+        payment = Payment.objects.get(pk=payment.pk)  # someone else moved it first
+        current, fresh = PaymentStatus(payment.status), True
 
 
 def _post_success(payment: Payment, actor: audit.Actor) -> None:
-    allocations = list(payment.allocations.values_list("receivable_id", "amount_cents"))
+    allocations = sql.select(
+        PaymentAllocation, ["receivable_id", "amount_cents"], where={"payment_id": payment.pk}
+    )
     ledger.post(
+        assume_new=True,  # this transition happens once, so its posting cannot exist yet
         organisation_id=payment.organisation_id,
         kind=EntryKind.PAYMENT_SUCCEEDED,
         text=f"Zahlung {payment.provider} {payment.description}",
@@ -311,7 +337,8 @@ def start_payment(*, payment: Payment, actor: audit.Actor) -> str:
             data={"operation": "start", "error": str(exc)[:500]},
         )
         raise ProviderFailed(
-            "Der Zahlungsdienst ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+            "Der Zahlungsdienst ist gerade nicht erreichbar. "
+            "Bitte versuchen Sie es gleich noch einmal."
         ) from exc
     _transition(
         payment=payment,
@@ -324,39 +351,68 @@ def start_payment(*, payment: Payment, actor: audit.Actor) -> str:
     return result.redirect_url
 
 
-def mark_pending(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+def mark_pending(
+    *, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = ""
+) -> Payment:
     return _transition(
-        payment=payment, to=PaymentStatus.PENDING, source=source, actor=actor,
+        payment=payment,
+        to=PaymentStatus.PENDING,
+        source=source,
+        actor=actor,
         provider_event_id=provider_event_id,
     )
 
 
-def confirm_payment(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+def confirm_payment(
+    *, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = ""
+) -> Payment:
     return _transition(
-        payment=payment, to=PaymentStatus.SUCCEEDED, source=source, actor=actor,
+        payment=payment,
+        to=PaymentStatus.SUCCEEDED,
+        source=source,
+        actor=actor,
         provider_event_id=provider_event_id,
     )
 
 
 def fail_payment(
-    *, payment: Payment, source: EventSource, actor: audit.Actor, reason: str = "", provider_event_id: str = ""
+    *,
+    payment: Payment,
+    source: EventSource,
+    actor: audit.Actor,
+    reason: str = "",
+    provider_event_id: str = "",
 ) -> Payment:
     return _transition(
-        payment=payment, to=PaymentStatus.FAILED, source=source, actor=actor,
-        provider_event_id=provider_event_id, failure_reason=reason,
+        payment=payment,
+        to=PaymentStatus.FAILED,
+        source=source,
+        actor=actor,
+        provider_event_id=provider_event_id,
+        failure_reason=reason,
     )
 
 
-def cancel_payment(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+def cancel_payment(
+    *, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = ""
+) -> Payment:
     return _transition(
-        payment=payment, to=PaymentStatus.CANCELLED, source=source, actor=actor,
+        payment=payment,
+        to=PaymentStatus.CANCELLED,
+        source=source,
+        actor=actor,
         provider_event_id=provider_event_id,
     )
 
 
-def expire_payment(*, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = "") -> Payment:
+def expire_payment(
+    *, payment: Payment, source: EventSource, actor: audit.Actor, provider_event_id: str = ""
+) -> Payment:
     return _transition(
-        payment=payment, to=PaymentStatus.EXPIRED, source=source, actor=actor,
+        payment=payment,
+        to=PaymentStatus.EXPIRED,
+        source=source,
+        actor=actor,
         provider_event_id=provider_event_id,
     )
 
@@ -375,6 +431,7 @@ def apply_report(*, payment: Payment, report: StatusReport, source: EventSource)
         Payment.objects.filter(pk=payment.pk, provider_reference="").update(
             provider_reference=report.provider_reference
         )
+        payment.provider_reference = report.provider_reference
     moves: dict[ProviderState, Callable[..., Payment]] = {
         ProviderState.PENDING: mark_pending,
         ProviderState.SUCCEEDED: confirm_payment,
@@ -386,12 +443,19 @@ def apply_report(*, payment: Payment, report: StatusReport, source: EventSource)
             if payment.status != PaymentStatus.CREATED:
                 return payment
             return _transition(
-                payment=payment, to=PaymentStatus.STARTED, source=source, actor=actor,
-                provider_event_id=report.event_id, provider_reference=report.provider_reference,
+                payment=payment,
+                to=PaymentStatus.STARTED,
+                source=source,
+                actor=actor,
+                provider_event_id=report.event_id,
+                provider_reference=report.provider_reference,
             )
         if report.state == ProviderState.FAILED:
             return fail_payment(
-                payment=payment, source=source, actor=actor, reason=report.failure_reason,
+                payment=payment,
+                source=source,
+                actor=actor,
+                reason=report.failure_reason,
                 provider_event_id=report.event_id,
             )
         return moves[report.state](
@@ -410,8 +474,12 @@ def apply_report(*, payment: Payment, report: StatusReport, source: EventSource)
 def _record_anomaly(payment: Payment, source: EventSource, report: StatusReport, kind: str) -> None:
     logger.warning(
         "payment %s: provider reported %s (%s cents), payment is %s (%s cents): %s",
-        payment.public_id, report.state, report.amount_cents, payment.status,
-        payment.amount_cents, kind,
+        payment.public_id,
+        report.state,
+        report.amount_cents,
+        payment.status,
+        payment.amount_cents,
+        kind,
     )
     with transaction.atomic():
         PaymentEvent.objects.create(
@@ -497,7 +565,10 @@ def settle_expired(*, payment: Payment) -> Payment:
         raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
     if report.state in (ProviderState.CANCELLED, ProviderState.STARTED):
         return expire_payment(
-            payment=payment, source=EventSource.SYSTEM, actor=actor, provider_event_id=report.event_id
+            payment=payment,
+            source=EventSource.SYSTEM,
+            actor=actor,
+            provider_event_id=report.event_id,
         )
     return apply_report(payment=payment, report=report, source=EventSource.POLL)
 
@@ -525,7 +596,9 @@ def refund_payment(
 
 
 @transaction.atomic
-def _create_refund(*, actor: audit.Actor, payment: Payment, amount_cents: int, reason: str) -> Refund:
+def _create_refund(
+    *, actor: audit.Actor, payment: Payment, amount_cents: int, reason: str
+) -> Refund:
     locked = Payment.objects.select_for_update().get(pk=payment.pk)
     if locked.status != PaymentStatus.SUCCEEDED:
         raise RefundRefused("Erstattet werden kann nur eine erfolgreiche Zahlung.")
@@ -546,8 +619,11 @@ def _create_refund(*, actor: audit.Actor, payment: Payment, amount_cents: int, r
         raise ValidationFailed({"reason": "Bitte nennen Sie den Grund der Erstattung."})
     now = clock.now()
     refund = Refund.objects.create(
-        payment=locked, amount_cents=amount_cents, reason=reason.strip()[:200],
-        created_at=now, updated_at=now,
+        payment=locked,
+        amount_cents=amount_cents,
+        reason=reason.strip()[:200],
+        created_at=now,
+        updated_at=now,
     )
     RefundAllocation.objects.bulk_create(
         [
@@ -619,8 +695,11 @@ def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
             locked.failure_reason = result.failure_reason[:200]
             locked.save()
             audit.record(
-                actor=actor, action="refund.failed", obj=locked,
-                organisation_id=payment.organisation_id, after={"reason": result.failure_reason},
+                actor=actor,
+                action="refund.failed",
+                obj=locked,
+                organisation_id=payment.organisation_id,
+                after={"reason": result.failure_reason},
             )
             return locked
         locked.status = RefundState.SUCCEEDED
@@ -645,11 +724,16 @@ def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
             or 0
         )
         Payment.objects.filter(pk=payment.pk).update(
-            refund_status=RefundStatus.FULL if refunded >= payment.amount_cents else RefundStatus.PARTIAL,
+            refund_status=RefundStatus.FULL
+            if refunded >= payment.amount_cents
+            else RefundStatus.PARTIAL,
             updated_at=clock.now(),
         )
         audit.record(
-            actor=actor, action="refund.succeeded", obj=locked,
-            organisation_id=payment.organisation_id, after={"amount_cents": locked.amount_cents},
+            actor=actor,
+            action="refund.succeeded",
+            obj=locked,
+            organisation_id=payment.organisation_id,
+            after={"amount_cents": locked.amount_cents},
         )
         return locked

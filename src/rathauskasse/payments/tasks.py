@@ -42,4 +42,3 @@ def retry_refund(refund_id: int) -> str:
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     refund = services.execute_refund(refund=refund, actor=audit.SYSTEM)
     return str(refund.status)
-

@@ -20,7 +20,15 @@ class ReceivableLineInline(ReadOnlyInline):
 class ReceivableAdmin(ReadOnlyAdmin):
     """Receivables are created and cancelled only through services, which also post them."""
 
-    list_display = ("kassenzeichen", "purpose", "amount", "open_amount", "status", "due_date", "department")
+    list_display = (
+        "kassenzeichen",
+        "purpose",
+        "amount",
+        "open_amount",
+        "status",
+        "due_date",
+        "department",
+    )
     list_filter = ("organisation", "status", "source", "department")
     search_fields = ("kassenzeichen", "purpose", "debtor_name", "source_reference")
     date_hierarchy = "due_date"

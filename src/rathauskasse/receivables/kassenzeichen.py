@@ -71,10 +71,13 @@ class Scheme:
         """The canonical Kassenzeichen, or `InvalidKassenzeichen` saying what is wrong."""
         compact = self.normalise(text)
         if not compact:
-            raise InvalidKassenzeichen("Bitte geben Sie ein Kassenzeichen ein.", field="kassenzeichen")
+            raise InvalidKassenzeichen(
+                "Bitte geben Sie ein Kassenzeichen ein.", field="kassenzeichen"
+            )
         if not (compact.isdigit() and compact.isascii()):
             raise InvalidKassenzeichen(
-                "Ein Kassenzeichen besteht nur aus Ziffern (Leerzeichen und Bindestriche sind egal).",
+                "Ein Kassenzeichen besteht nur aus Ziffern "
+                "(Leerzeichen und Bindestriche sind egal).",
                 field="kassenzeichen",
             )
         if len(compact) != self.length:

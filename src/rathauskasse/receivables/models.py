@@ -67,7 +67,9 @@ class Receivable(models.Model):
             models.UniqueConstraint(
                 fields=["organisation", "kassenzeichen"], name="receivable_unique_kassenzeichen"
             ),
-            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="receivable_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount_cents__gt=0), name="receivable_amount_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=ReceivableStatus.values), name="receivable_status"
             ),
@@ -102,7 +104,9 @@ class ReceivableLine(models.Model):
         verbose_name_plural = "Forderungspositionen"
         ordering = ("receivable", "position")
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["receivable", "position"], name="receivable_line_position"),
+            models.UniqueConstraint(
+                fields=["receivable", "position"], name="receivable_line_position"
+            ),
             models.CheckConstraint(
                 condition=Q(amount_cents__gt=0), name="receivable_line_amount_positive"
             ),

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from rathauskasse.catalogue.models import Service
 from rathauskasse.core import audit, clock
@@ -114,20 +114,24 @@ def create_receivable(
     source_reference: str = "",
     allows_overpayment: bool | None = None,
 ) -> Receivable:
-    """Create a receivable with its lines and post it; the Kassenzeichen is generated if not given."""
+    """Create a receivable with its lines and post it; generate the Kassenzeichen if not given."""
     _check_lines(organisation, lines)
     if department.organisation_id != organisation.pk:
         raise ValidationFailed({"department": "Das Amt gehört nicht zu dieser Organisation."})
     if not purpose.strip():
         raise ValidationFailed({"purpose": "Bitte nennen Sie den Zweck der Forderung."})
     if not debtor.name.strip():
-        raise ValidationFailed({"debtor.name": "Bitte nennen Sie den Namen des Zahlungspflichtigen."})
+        raise ValidationFailed(
+            {"debtor.name": "Bitte nennen Sie den Namen des Zahlungspflichtigen."}
+        )
     today = clock.today()
     if kassenzeichen is None:
         kassenzeichen = next_kassenzeichen(organisation=organisation, year=today.year)
     else:
         kassenzeichen = Scheme.of(organisation).validate(kassenzeichen)
-        if Receivable.objects.filter(organisation=organisation, kassenzeichen=kassenzeichen).exists():
+        if Receivable.objects.filter(
+            organisation=organisation, kassenzeichen=kassenzeichen
+        ).exists():
             raise InvalidKassenzeichen(
                 "Dieses Kassenzeichen ist bereits vergeben.", field="kassenzeichen"
             )
@@ -216,7 +220,9 @@ def cancel_receivable(*, actor: audit.Actor, receivable: Receivable, reason: str
     creation = JournalEntry.objects.get(
         organisation_id=locked.organisation_id, idempotency_key=f"receivable:{locked.pk}:created"
     )
-    ledger.reverse(entry=creation, text=f"Storno {locked.kassenzeichen}: {reason}"[:200], actor=actor)
+    ledger.reverse(
+        entry=creation, text=f"Storno {locked.kassenzeichen}: {reason}"[:200], actor=actor
+    )
     before = locked.status
     locked.status = ReceivableStatus.CANCELLED
     locked.updated_at = clock.now()
@@ -233,23 +239,32 @@ def cancel_receivable(*, actor: audit.Actor, receivable: Receivable, reason: str
 
 
 def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
-    """Bring `status` in line with the ledger after a posting (inside the posting's transaction)."""
-    balances = ledger_selectors.open_item_balances(
-        organisation_id=organisation_id, open_item_ids=receivable_ids
-    )
-    paid = [rid for rid, balance in balances.items() if balance <= 0]
-    reopened = [rid for rid, balance in balances.items() if balance > 0]
-    now = clock.now()
-    active = Receivable.objects.filter(organisation_id=organisation_id).exclude(
-        status=ReceivableStatus.CANCELLED
-    )
-    if paid:
-        active.filter(pk__in=paid, status=ReceivableStatus.OPEN).update(
-            status=ReceivableStatus.PAID, updated_at=now
-        )
-    if reopened:
-        active.filter(pk__in=reopened, status=ReceivableStatus.PAID).update(
-            status=ReceivableStatus.OPEN, updated_at=now
+    """Bring `status` in line with the ledger after a posting (inside the posting's transaction).
+
+    Open while the ledger balance of the receivable is positive, paid otherwise; a cancelled
+    receivable keeps its status whatever comes in afterwards. One statement, because it runs on
+    every payment; the balance is `ledger.selectors.open_item_balance` as SQL.
+    """
+    ids = list(receivable_ids)
+    if not ids:
+        return
+    quote = connection.ops.quote_name
+    table = quote(Receivable._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(ids))
+    balance = ledger_selectors.open_item_balance_sql(f"{table}.id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = CASE WHEN ({balance}) > 0 "  # noqa: S608 - names are ours
+            f"THEN %s ELSE %s END, updated_at = %s "
+            f"WHERE organisation_id = %s AND id IN ({placeholders}) AND status <> %s",
+            [
+                ReceivableStatus.OPEN,
+                ReceivableStatus.PAID,
+                Receivable._meta.get_field("updated_at").get_db_prep_save(clock.now(), connection),
+                organisation_id,
+                *ids,
+                ReceivableStatus.CANCELLED,
+            ],
         )
 
 
@@ -259,7 +274,8 @@ def ensure_payable(receivable: Receivable, organisation: Organisation) -> None:
         raise Conflict("Diese Forderung gehört nicht zu dieser Organisation.", field="receivables")
     if receivable.status == ReceivableStatus.CANCELLED:
         raise Conflict(
-            f"Die Forderung {receivable.kassenzeichen} ist storniert und kann nicht bezahlt werden.",
+            f"Die Forderung {receivable.kassenzeichen} ist storniert "
+            "und kann nicht bezahlt werden.",
             field="receivables",
         )
     if receivable.status == ReceivableStatus.PAID and not receivable.allows_overpayment:

@@ -44,14 +44,24 @@ def _page(payment: Payment) -> str:
     return f"/sandbox/bezahlen/{payment.provider_reference}/"
 
 
-def _signed(body: dict[str, object], *, at: dt.datetime | None = None, secret: str = "test-secret") -> dict[str, str]:
+def _signed(
+    body: dict[str, object], *, at: dt.datetime | None = None, secret: str = "test-secret"
+) -> dict[str, str]:
     raw = json.dumps(body).encode()
     timestamp = int((at or clock.now()).timestamp())
     return {"body": raw, "signature": server.sign(raw, timestamp=timestamp, secret=secret)}  # type: ignore[dict-item]
 
 
-def _notify(client: Client, payment: Payment, state: str, *, amount: int | None = None,
-            event: str = "e1", at: dt.datetime | None = None, secret: str = "test-secret") -> int:
+def _notify(
+    client: Client,
+    payment: Payment,
+    state: str,
+    *,
+    amount: int | None = None,
+    event: str = "e1",
+    at: dt.datetime | None = None,
+    secret: str = "test-secret",
+) -> int:
     body = {
         "id": event,
         "type": "payment.updated",
@@ -64,13 +74,17 @@ def _notify(client: Client, payment: Payment, state: str, *, amount: int | None 
     }
     signed = _signed(body, at=at, secret=secret)
     response = client.post(
-        "/providers/sandbox/notify/", data=signed["body"], content_type="application/json",
+        "/providers/sandbox/notify/",
+        data=signed["body"],
+        content_type="application/json",
         headers={"Sandbox-Signature": signed["signature"]},
     )
     return response.status_code
 
 
-def test_hosted_page_is_marked_as_a_test_and_shows_the_amount(client: Client, started: Payment) -> None:
+def test_hosted_page_is_marked_as_a_test_and_shows_the_amount(
+    client: Client, started: Payment
+) -> None:
     response = client.get(_page(started))
     html = response.content.decode()
     assert response.status_code == 200
@@ -98,8 +112,13 @@ def test_paying_on_the_page_redirects_back_and_the_webhook_books(
     [("decline", PaymentStatus.FAILED, "declined"), ("cancel", PaymentStatus.CANCELLED, "")],
 )
 def test_declined_and_cancelled_payments_book_nothing(
-    client: Client, started: Payment, transport: DjangoClientTransport, run_tasks: RunTasks,
-    outcome: str, status: PaymentStatus, reason: str,
+    client: Client,
+    started: Payment,
+    transport: DjangoClientTransport,
+    run_tasks: RunTasks,
+    outcome: str,
+    status: PaymentStatus,
+    reason: str,
 ) -> None:
     client.post(_page(started), {"payer_method": "card", "outcome": outcome})
     run_tasks()
@@ -110,11 +129,17 @@ def test_declined_and_cancelled_payments_book_nothing(
     assert Receivable.objects.get().status == ReceivableStatus.OPEN
 
 
-@pytest.mark.parametrize(("outcome", "final"), [("pending_succeed", PaymentStatus.SUCCEEDED),
-                                                ("pending_fail", PaymentStatus.FAILED)])
+@pytest.mark.parametrize(
+    ("outcome", "final"),
+    [("pending_succeed", PaymentStatus.SUCCEEDED), ("pending_fail", PaymentStatus.FAILED)],
+)
 def test_pending_payments_are_decided_later_by_a_task(
-    client: Client, started: Payment, transport: DjangoClientTransport, run_tasks: RunTasks,
-    outcome: str, final: PaymentStatus,
+    client: Client,
+    started: Payment,
+    transport: DjangoClientTransport,
+    run_tasks: RunTasks,
+    outcome: str,
+    final: PaymentStatus,
 ) -> None:
     client.post(_page(started), {"payer_method": "sepa_debit", "outcome": outcome})
     run_tasks()
@@ -126,7 +151,9 @@ def test_pending_payments_are_decided_later_by_a_task(
     assert started.status == final
 
 
-def test_page_of_a_decided_payment_cannot_be_submitted_again(client: Client, started: Payment) -> None:
+def test_page_of_a_decided_payment_cannot_be_submitted_again(
+    client: Client, started: Payment
+) -> None:
     client.post(_page(started), {"payer_method": "card", "outcome": "decline"})
     response = client.post(_page(started), {"payer_method": "card", "outcome": "succeed"})
     assert response.status_code == 200
@@ -151,12 +178,25 @@ def test_replayed_old_notification_changes_nothing(client: Client, started: Paym
     assert started.status == PaymentStatus.STARTED
 
 
-def test_notification_without_signature_or_with_garbage_is_refused(client: Client, started: Payment) -> None:
-    assert client.post("/providers/sandbox/notify/", data=b"{}", content_type="application/json").status_code == 400
+def test_notification_without_signature_or_with_garbage_is_refused(
+    client: Client, started: Payment
+) -> None:
+    assert (
+        client.post(
+            "/providers/sandbox/notify/", data=b"{}", content_type="application/json"
+        ).status_code
+        == 400
+    )
     raw = b"not json"
     response = client.post(
-        "/providers/sandbox/notify/", data=raw, content_type="application/json",
-        headers={"Sandbox-Signature": server.sign(raw, timestamp=int(clock.now().timestamp()), secret="test-secret")},
+        "/providers/sandbox/notify/",
+        data=raw,
+        content_type="application/json",
+        headers={
+            "Sandbox-Signature": server.sign(
+                raw, timestamp=int(clock.now().timestamp()), secret="test-secret"
+            )
+        },
     )
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
@@ -167,7 +207,9 @@ def test_notification_without_signature_or_with_garbage_is_refused(client: Clien
 def test_the_same_notification_twice_books_once(client: Client, started: Payment) -> None:
     assert _notify(client, started, "succeeded", event="e7") == 200
     assert _notify(client, started, "succeeded", event="e7") == 200
-    assert PaymentEvent.objects.filter(payment=started, to_status=PaymentStatus.SUCCEEDED).count() == 1
+    assert (
+        PaymentEvent.objects.filter(payment=started, to_status=PaymentStatus.SUCCEEDED).count() == 1
+    )
     assert JournalEntry.objects.filter(kind="payment_succeeded").count() == 1
 
 

@@ -4,42 +4,135 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, verbose_name='Kurzname (Adresse)')),
-                ('name', models.CharField(max_length=200, verbose_name='Name')),
-                ('description', models.TextField(verbose_name='Beschreibung')),
-                ('keywords', models.CharField(blank=True, help_text='Durch Kommas getrennt.', max_length=300, verbose_name='Suchbegriffe')),
-                ('requirements', models.TextField(blank=True, verbose_name='Was Sie brauchen')),
-                ('processing_time', models.CharField(blank=True, max_length=200, verbose_name='Bearbeitungsdauer')),
-                ('leika_key', models.CharField(blank=True, help_text='Leistungsschlüssel (14 Ziffern).', max_length=14, verbose_name='LeiKa-Schlüssel')),
-                ('form_definition', models.JSONField(blank=True, default=list, verbose_name='Formular')),
-                ('fee_kind', models.CharField(choices=[('free', 'gebührenfrei'), ('fixed', 'fester Betrag'), ('per_unit', 'je Einheit'), ('by_option', 'nach Auswahl')], max_length=20, verbose_name='Gebührenart')),
-                ('fee_amount_cents', models.BigIntegerField(blank=True, default=0, verbose_name='Betrag oder Preis je Einheit (Cent)')),
-                ('fee_unit_label', models.CharField(blank=True, max_length=50, verbose_name='Einheit')),
-                ('fee_quantity_field', models.CharField(blank=True, max_length=50, verbose_name='Mengenfeld')),
-                ('fee_option_field', models.CharField(blank=True, max_length=50, verbose_name='Auswahlfeld')),
-                ('fee_option_amounts', models.JSONField(blank=True, default=dict, verbose_name='Beträge je Option (Cent)')),
-                ('fee_min_cents', models.BigIntegerField(blank=True, null=True, verbose_name='Mindestgebühr (Cent)')),
-                ('fee_max_cents', models.BigIntegerField(blank=True, null=True, verbose_name='Höchstgebühr (Cent)')),
-                ('payment_policy', models.CharField(choices=[('none', 'keine Zahlung'), ('before_submit', 'vor dem Absenden bezahlen'), ('after_decision', 'nach der Entscheidung bezahlen')], default='before_submit', max_length=20, verbose_name='Bezahlung')),
-                ('payment_methods', models.JSONField(blank=True, default=list, help_text='z. B. ["card", "paypal"]', verbose_name='erlaubte Zahlarten')),
-                ('allows_overpayment', models.BooleanField(default=False, help_text='Darf mehr als der offene Betrag gezahlt werden (z. B. Spenden)?', verbose_name='Überzahlung erlaubt')),
-                ('is_active', models.BooleanField(default=True, verbose_name='online angeboten')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, verbose_name="Kurzname (Adresse)")),
+                ("name", models.CharField(max_length=200, verbose_name="Name")),
+                ("description", models.TextField(verbose_name="Beschreibung")),
+                (
+                    "keywords",
+                    models.CharField(
+                        blank=True,
+                        help_text="Durch Kommas getrennt.",
+                        max_length=300,
+                        verbose_name="Suchbegriffe",
+                    ),
+                ),
+                ("requirements", models.TextField(blank=True, verbose_name="Was Sie brauchen")),
+                (
+                    "processing_time",
+                    models.CharField(blank=True, max_length=200, verbose_name="Bearbeitungsdauer"),
+                ),
+                (
+                    "leika_key",
+                    models.CharField(
+                        blank=True,
+                        help_text="Leistungsschlüssel (14 Ziffern).",
+                        max_length=14,
+                        verbose_name="LeiKa-Schlüssel",
+                    ),
+                ),
+                (
+                    "form_definition",
+                    models.JSONField(blank=True, default=list, verbose_name="Formular"),
+                ),
+                (
+                    "fee_kind",
+                    models.CharField(
+                        choices=[
+                            ("free", "gebührenfrei"),
+                            ("fixed", "fester Betrag"),
+                            ("per_unit", "je Einheit"),
+                            ("by_option", "nach Auswahl"),
+                        ],
+                        max_length=20,
+                        verbose_name="Gebührenart",
+                    ),
+                ),
+                (
+                    "fee_amount_cents",
+                    models.BigIntegerField(
+                        blank=True, default=0, verbose_name="Betrag oder Preis je Einheit (Cent)"
+                    ),
+                ),
+                (
+                    "fee_unit_label",
+                    models.CharField(blank=True, max_length=50, verbose_name="Einheit"),
+                ),
+                (
+                    "fee_quantity_field",
+                    models.CharField(blank=True, max_length=50, verbose_name="Mengenfeld"),
+                ),
+                (
+                    "fee_option_field",
+                    models.CharField(blank=True, max_length=50, verbose_name="Auswahlfeld"),
+                ),
+                (
+                    "fee_option_amounts",
+                    models.JSONField(
+                        blank=True, default=dict, verbose_name="Beträge je Option (Cent)"
+                    ),
+                ),
+                (
+                    "fee_min_cents",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="Mindestgebühr (Cent)"
+                    ),
+                ),
+                (
+                    "fee_max_cents",
+                    models.BigIntegerField(
+                        blank=True, null=True, verbose_name="Höchstgebühr (Cent)"
+                    ),
+                ),
+                (
+                    "payment_policy",
+                    models.CharField(
+                        choices=[
+                            ("none", "keine Zahlung"),
+                            ("before_submit", "vor dem Absenden bezahlen"),
+                            ("after_decision", "nach der Entscheidung bezahlen"),
+                        ],
+                        default="before_submit",
+                        max_length=20,
+                        verbose_name="Bezahlung",
+                    ),
+                ),
+                (
+                    "payment_methods",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text='z. B. ["card", "paypal"]',
+                        verbose_name="erlaubte Zahlarten",
+                    ),
+                ),
+                (
+                    "allows_overpayment",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Darf mehr als der offene Betrag gezahlt werden (z. B. Spenden)?",
+                        verbose_name="Überzahlung erlaubt",
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="online angeboten")),
             ],
             options={
-                'verbose_name': 'Leistung',
-                'verbose_name_plural': 'Leistungen',
-                'ordering': ('name',),
+                "verbose_name": "Leistung",
+                "verbose_name_plural": "Leistungen",
+                "ordering": ("name",),
             },
         ),
     ]

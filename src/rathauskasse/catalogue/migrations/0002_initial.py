@@ -5,44 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalogue', '0001_initial'),
-        ('organisations', '0001_initial'),
+        ("catalogue", "0001_initial"),
+        ("organisations", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='service',
-            name='budget_line',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='services', to='organisations.budgetline', verbose_name='Haushaltsstelle'),
+            model_name="service",
+            name="budget_line",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="services",
+                to="organisations.budgetline",
+                verbose_name="Haushaltsstelle",
+            ),
         ),
         migrations.AddField(
-            model_name='service',
-            name='department',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='organisations.department'),
+            model_name="service",
+            name="department",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="services",
+                to="organisations.department",
+            ),
         ),
         migrations.AddField(
-            model_name='service',
-            name='organisation',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='organisations.organisation'),
+            model_name="service",
+            name="organisation",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="services",
+                to="organisations.organisation",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.UniqueConstraint(fields=('organisation', 'slug'), name='service_unique_slug'),
+            model_name="service",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "slug"), name="service_unique_slug"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('fee_kind__in', ['free', 'fixed', 'per_unit', 'by_option'])), name='service_fee_kind'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee_kind__in", ["free", "fixed", "per_unit", "by_option"])),
+                name="service_fee_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('payment_policy__in', ['none', 'before_submit', 'after_decision'])), name='service_payment_policy'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("payment_policy__in", ["none", "before_submit", "after_decision"])
+                ),
+                name="service_payment_policy",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.CheckConstraint(condition=models.Q(('fee_amount_cents__gte', 0)), name='service_fee_amount_not_negative'),
+            model_name="service",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee_amount_cents__gte", 0)),
+                name="service_fee_amount_not_negative",
+            ),
         ),
     ]

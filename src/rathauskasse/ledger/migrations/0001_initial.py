@@ -5,91 +5,213 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('organisations', '0001_initial'),
+        ("organisations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=80)),
-                ('kind', models.CharField(choices=[('receivables', 'Forderungen'), ('revenue', 'Erträge'), ('provider_clearing', 'Verrechnung Zahlungsdienst'), ('bank', 'Bank'), ('suspense', 'Verwahrgeld (ungeklärt)'), ('fees', 'Gebühren Zahlungsverkehr')], max_length=20)),
-                ('name', models.CharField(max_length=200)),
-                ('budget_line', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.budgetline')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=80)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("receivables", "Forderungen"),
+                            ("revenue", "Erträge"),
+                            ("provider_clearing", "Verrechnung Zahlungsdienst"),
+                            ("bank", "Bank"),
+                            ("suspense", "Verwahrgeld (ungeklärt)"),
+                            ("fees", "Gebühren Zahlungsverkehr"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.budgetline",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Konto',
-                'verbose_name_plural': 'Konten',
-                'ordering': ('organisation', 'key'),
+                "verbose_name": "Konto",
+                "verbose_name_plural": "Konten",
+                "ordering": ("organisation", "key"),
             },
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('booking_date', models.DateField(db_index=True, verbose_name='Buchungsdatum')),
-                ('created_at', models.DateTimeField(verbose_name='erfasst am')),
-                ('kind', models.CharField(choices=[('receivable_created', 'Sollstellung'), ('payment_succeeded', 'Zahlungseingang'), ('refund', 'Erstattung'), ('reversal', 'Storno')], max_length=30, verbose_name='Art')),
-                ('text', models.CharField(max_length=200, verbose_name='Buchungstext')),
-                ('reference', models.CharField(blank=True, db_index=True, max_length=100, verbose_name='Bezug')),
-                ('idempotency_key', models.CharField(max_length=150)),
-                ('actor_label', models.CharField(max_length=200, verbose_name='erfasst von')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.organisation')),
-                ('reverses', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='ledger.journalentry', verbose_name='storniert')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("booking_date", models.DateField(db_index=True, verbose_name="Buchungsdatum")),
+                ("created_at", models.DateTimeField(verbose_name="erfasst am")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("receivable_created", "Sollstellung"),
+                            ("payment_succeeded", "Zahlungseingang"),
+                            ("refund", "Erstattung"),
+                            ("reversal", "Storno"),
+                        ],
+                        max_length=30,
+                        verbose_name="Art",
+                    ),
+                ),
+                ("text", models.CharField(max_length=200, verbose_name="Buchungstext")),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=100, verbose_name="Bezug"
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=150)),
+                ("actor_label", models.CharField(max_length=200, verbose_name="erfasst von")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
+                (
+                    "reverses",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversed_by",
+                        to="ledger.journalentry",
+                        verbose_name="storniert",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Buchung',
-                'verbose_name_plural': 'Buchungen',
-                'ordering': ('-id',),
+                "verbose_name": "Buchung",
+                "verbose_name_plural": "Buchungen",
+                "ordering": ("-id",),
             },
         ),
         migrations.CreateModel(
-            name='JournalLine',
+            name="JournalLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_cents', models.BigIntegerField(verbose_name='Betrag (Cent, Soll positiv)')),
-                ('open_item_id', models.BigIntegerField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='ledger.account')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='ledger.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "amount_cents",
+                    models.BigIntegerField(verbose_name="Betrag (Cent, Soll positiv)"),
+                ),
+                ("open_item_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="ledger.account",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="ledger.journalentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Buchungszeile',
-                'verbose_name_plural': 'Buchungszeilen',
-                'ordering': ('id',),
+                "verbose_name": "Buchungszeile",
+                "verbose_name_plural": "Buchungszeilen",
+                "ordering": ("id",),
             },
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('organisation', 'key'), name='account_unique_key'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "key"), name="account_unique_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['receivables', 'revenue', 'provider_clearing', 'bank', 'suspense', 'fees'])), name='account_kind'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        ["receivables", "revenue", "provider_clearing", "bank", "suspense", "fees"],
+                    )
+                ),
+                name="account_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('budget_line__isnull', False), ('kind', 'revenue')), models.Q(models.Q(('kind', 'revenue'), _negated=True), ('budget_line__isnull', True)), _connector='OR'), name='account_revenue_has_budget_line'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("budget_line__isnull", False), ("kind", "revenue")),
+                    models.Q(
+                        models.Q(("kind", "revenue"), _negated=True), ("budget_line__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="account_revenue_has_budget_line",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.UniqueConstraint(fields=('organisation', 'idempotency_key'), name='journal_entry_idempotent'),
+            model_name="journalentry",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "idempotency_key"), name="journal_entry_idempotent"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['receivable_created', 'payment_succeeded', 'refund', 'reversal'])), name='journal_entry_kind'),
+            model_name="journalentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("kind__in", ["receivable_created", "payment_succeeded", "refund", "reversal"])
+                ),
+                name="journal_entry_kind",
+            ),
         ),
         migrations.AddIndex(
-            model_name='journalline',
-            index=models.Index(fields=['open_item_id'], name='journal_line_open_item'),
+            model_name="journalline",
+            index=models.Index(fields=["open_item_id"], name="journal_line_open_item"),
         ),
         migrations.AddConstraint(
-            model_name='journalline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_cents', 0), _negated=True), name='journal_line_not_zero'),
+            model_name="journalline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_cents", 0), _negated=True), name="journal_line_not_zero"
+            ),
         ),
     ]

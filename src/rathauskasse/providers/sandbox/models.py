@@ -29,7 +29,9 @@ class SandboxTransaction(models.Model):
     payer_method = models.CharField(max_length=20, blank=True)
     return_url = models.URLField(max_length=500, blank=True)
     notify_url = models.URLField(max_length=500)
-    state = models.CharField(max_length=20, choices=SandboxState.choices, default=SandboxState.STARTED)
+    state = models.CharField(
+        max_length=20, choices=SandboxState.choices, default=SandboxState.STARTED
+    )
     pending_outcome = models.CharField(max_length=20, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
     refunded_cents = models.BigIntegerField(default=0)
@@ -73,7 +75,9 @@ class SandboxNotification(models.Model):
 
 
 class SandboxRefund(models.Model):
-    transaction = models.ForeignKey(SandboxTransaction, on_delete=models.CASCADE, related_name="refunds")
+    transaction = models.ForeignKey(
+        SandboxTransaction, on_delete=models.CASCADE, related_name="refunds"
+    )
     refund_reference = models.CharField(max_length=100, unique=True)
     reference = models.CharField(max_length=40, unique=True)
     amount_cents = models.BigIntegerField()

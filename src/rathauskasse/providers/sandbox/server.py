@@ -207,7 +207,9 @@ def notification_body(notification: SandboxNotification) -> bytes:
             "amount_cents": txn.amount_cents,
             "currency": "EUR",
             "method": txn.payer_method or txn.method,
-            "failure_reason": txn.failure_reason if notification.state == SandboxState.FAILED else "",
+            "failure_reason": txn.failure_reason
+            if notification.state == SandboxState.FAILED
+            else "",
         },
     }
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
@@ -227,7 +229,9 @@ def deliver(notification_id: int) -> bool:
     error = ""
     try:
         with httpx.Client(transport=http_transport, timeout=10.0) as client:
-            response = client.post(notification.transaction.notify_url, content=body, headers=headers)
+            response = client.post(
+                notification.transaction.notify_url, content=body, headers=headers
+            )
         if not response.is_success:
             error = f"HTTP {response.status_code}"
     except httpx.HTTPError as exc:

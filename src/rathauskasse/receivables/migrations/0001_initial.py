@@ -5,101 +5,232 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalogue', '0001_initial'),
-        ('organisations', '0001_initial'),
+        ("catalogue", "0001_initial"),
+        ("organisations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Receivable',
+            name="Receivable",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kassenzeichen', models.CharField(max_length=35, verbose_name='Kassenzeichen')),
-                ('purpose', models.CharField(max_length=140, verbose_name='Zweck')),
-                ('amount_cents', models.BigIntegerField(verbose_name='Betrag (Cent)')),
-                ('due_date', models.DateField(verbose_name='fällig am')),
-                ('status', models.CharField(choices=[('open', 'offen'), ('paid', 'bezahlt'), ('cancelled', 'storniert')], default='open', max_length=20, verbose_name='Status')),
-                ('source', models.CharField(choices=[('application', 'Antrag'), ('notice', 'Bescheid'), ('api', 'Schnittstelle'), ('import', 'Import')], max_length=20, verbose_name='Herkunft')),
-                ('source_reference', models.CharField(blank=True, max_length=100, verbose_name='Bezug in der Herkunft')),
-                ('allows_overpayment', models.BooleanField(default=False, verbose_name='Überzahlung erlaubt')),
-                ('debtor_name', models.CharField(max_length=200, verbose_name='Name')),
-                ('debtor_street', models.CharField(blank=True, max_length=200, verbose_name='Straße und Hausnummer')),
-                ('debtor_postcode', models.CharField(blank=True, max_length=10, verbose_name='PLZ')),
-                ('debtor_city', models.CharField(blank=True, max_length=100, verbose_name='Ort')),
-                ('debtor_country', models.CharField(default='DE', max_length=2, verbose_name='Land')),
-                ('debtor_email', models.EmailField(blank=True, max_length=254, verbose_name='E-Mail')),
-                ('debtor_account', models.CharField(blank=True, max_length=30, verbose_name='Personenkonto')),
-                ('created_at', models.DateTimeField(verbose_name='angelegt am')),
-                ('updated_at', models.DateTimeField(verbose_name='geändert am')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.department')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.organisation')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalogue.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kassenzeichen", models.CharField(max_length=35, verbose_name="Kassenzeichen")),
+                ("purpose", models.CharField(max_length=140, verbose_name="Zweck")),
+                ("amount_cents", models.BigIntegerField(verbose_name="Betrag (Cent)")),
+                ("due_date", models.DateField(verbose_name="fällig am")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "offen"),
+                            ("paid", "bezahlt"),
+                            ("cancelled", "storniert"),
+                        ],
+                        default="open",
+                        max_length=20,
+                        verbose_name="Status",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("application", "Antrag"),
+                            ("notice", "Bescheid"),
+                            ("api", "Schnittstelle"),
+                            ("import", "Import"),
+                        ],
+                        max_length=20,
+                        verbose_name="Herkunft",
+                    ),
+                ),
+                (
+                    "source_reference",
+                    models.CharField(
+                        blank=True, max_length=100, verbose_name="Bezug in der Herkunft"
+                    ),
+                ),
+                (
+                    "allows_overpayment",
+                    models.BooleanField(default=False, verbose_name="Überzahlung erlaubt"),
+                ),
+                ("debtor_name", models.CharField(max_length=200, verbose_name="Name")),
+                (
+                    "debtor_street",
+                    models.CharField(
+                        blank=True, max_length=200, verbose_name="Straße und Hausnummer"
+                    ),
+                ),
+                (
+                    "debtor_postcode",
+                    models.CharField(blank=True, max_length=10, verbose_name="PLZ"),
+                ),
+                ("debtor_city", models.CharField(blank=True, max_length=100, verbose_name="Ort")),
+                (
+                    "debtor_country",
+                    models.CharField(default="DE", max_length=2, verbose_name="Land"),
+                ),
+                (
+                    "debtor_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="E-Mail"),
+                ),
+                (
+                    "debtor_account",
+                    models.CharField(blank=True, max_length=30, verbose_name="Personenkonto"),
+                ),
+                ("created_at", models.DateTimeField(verbose_name="angelegt am")),
+                ("updated_at", models.DateTimeField(verbose_name="geändert am")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.department",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalogue.service",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Forderung',
-                'verbose_name_plural': 'Forderungen',
-                'ordering': ('-id',),
+                "verbose_name": "Forderung",
+                "verbose_name_plural": "Forderungen",
+                "ordering": ("-id",),
             },
         ),
         migrations.CreateModel(
-            name='ReceivableLine',
+            name="ReceivableLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='Pos.')),
-                ('text', models.CharField(max_length=200, verbose_name='Text')),
-                ('amount_cents', models.BigIntegerField(verbose_name='Betrag (Cent)')),
-                ('booking_data', models.JSONField(blank=True, default=dict, verbose_name='Buchungsdaten')),
-                ('budget_line', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.budgetline', verbose_name='Haushaltsstelle')),
-                ('receivable', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='receivables.receivable')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="Pos.")),
+                ("text", models.CharField(max_length=200, verbose_name="Text")),
+                ("amount_cents", models.BigIntegerField(verbose_name="Betrag (Cent)")),
+                (
+                    "booking_data",
+                    models.JSONField(blank=True, default=dict, verbose_name="Buchungsdaten"),
+                ),
+                (
+                    "budget_line",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.budgetline",
+                        verbose_name="Haushaltsstelle",
+                    ),
+                ),
+                (
+                    "receivable",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="receivables.receivable",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Forderungsposition',
-                'verbose_name_plural': 'Forderungspositionen',
-                'ordering': ('receivable', 'position'),
+                "verbose_name": "Forderungsposition",
+                "verbose_name_plural": "Forderungspositionen",
+                "ordering": ("receivable", "position"),
             },
         ),
         migrations.CreateModel(
-            name='KassenzeichenCounter',
+            name="KassenzeichenCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField()),
-                ('last_number', models.BigIntegerField(default=0)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='organisations.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField()),
+                ("last_number", models.BigIntegerField(default=0)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="organisations.organisation",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('organisation', 'year'), name='kz_counter_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("organisation", "year"), name="kz_counter_unique"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='receivable',
-            index=models.Index(fields=['organisation', 'status', 'due_date'], name='receivable_worklist'),
+            model_name="receivable",
+            index=models.Index(
+                fields=["organisation", "status", "due_date"], name="receivable_worklist"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receivable',
-            constraint=models.UniqueConstraint(fields=('organisation', 'kassenzeichen'), name='receivable_unique_kassenzeichen'),
+            model_name="receivable",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "kassenzeichen"), name="receivable_unique_kassenzeichen"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receivable',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_cents__gt', 0)), name='receivable_amount_positive'),
+            model_name="receivable",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_cents__gt", 0)), name="receivable_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receivable',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['open', 'paid', 'cancelled'])), name='receivable_status'),
+            model_name="receivable",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["open", "paid", "cancelled"])),
+                name="receivable_status",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receivable',
-            constraint=models.CheckConstraint(condition=models.Q(('source__in', ['application', 'notice', 'api', 'import'])), name='receivable_source'),
+            model_name="receivable",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("source__in", ["application", "notice", "api", "import"])),
+                name="receivable_source",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receivableline',
-            constraint=models.UniqueConstraint(fields=('receivable', 'position'), name='receivable_line_position'),
+            model_name="receivableline",
+            constraint=models.UniqueConstraint(
+                fields=("receivable", "position"), name="receivable_line_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receivableline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_cents__gt', 0)), name='receivable_line_amount_positive'),
+            model_name="receivableline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_cents__gt", 0)), name="receivable_line_amount_positive"
+            ),
         ),
     ]

@@ -5,64 +5,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SandboxTransaction',
+            name="SandboxTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('payment_reference', models.CharField(max_length=100, unique=True)),
-                ('amount_cents', models.BigIntegerField()),
-                ('description', models.CharField(max_length=140)),
-                ('method', models.CharField(max_length=20)),
-                ('payer_method', models.CharField(blank=True, max_length=20)),
-                ('return_url', models.URLField(blank=True, max_length=500)),
-                ('notify_url', models.URLField(max_length=500)),
-                ('state', models.CharField(choices=[('started', 'wartet auf Zahlende'), ('pending', 'in Bearbeitung'), ('succeeded', 'bezahlt'), ('failed', 'abgelehnt'), ('cancelled', 'abgebrochen'), ('expired', 'abgelaufen')], default='started', max_length=20)),
-                ('pending_outcome', models.CharField(blank=True, max_length=20)),
-                ('failure_reason', models.CharField(blank=True, max_length=200)),
-                ('refunded_cents', models.BigIntegerField(default=0)),
-                ('event_seq', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                ("payment_reference", models.CharField(max_length=100, unique=True)),
+                ("amount_cents", models.BigIntegerField()),
+                ("description", models.CharField(max_length=140)),
+                ("method", models.CharField(max_length=20)),
+                ("payer_method", models.CharField(blank=True, max_length=20)),
+                ("return_url", models.URLField(blank=True, max_length=500)),
+                ("notify_url", models.URLField(max_length=500)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("started", "wartet auf Zahlende"),
+                            ("pending", "in Bearbeitung"),
+                            ("succeeded", "bezahlt"),
+                            ("failed", "abgelehnt"),
+                            ("cancelled", "abgebrochen"),
+                            ("expired", "abgelaufen"),
+                        ],
+                        default="started",
+                        max_length=20,
+                    ),
+                ),
+                ("pending_outcome", models.CharField(blank=True, max_length=20)),
+                ("failure_reason", models.CharField(blank=True, max_length=200)),
+                ("refunded_cents", models.BigIntegerField(default=0)),
+                ("event_seq", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'Sandbox-Transaktion',
-                'verbose_name_plural': 'Sandbox-Transaktionen',
+                "verbose_name": "Sandbox-Transaktion",
+                "verbose_name_plural": "Sandbox-Transaktionen",
             },
         ),
         migrations.CreateModel(
-            name='SandboxRefund',
+            name="SandboxRefund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('refund_reference', models.CharField(max_length=100, unique=True)),
-                ('reference', models.CharField(max_length=40, unique=True)),
-                ('amount_cents', models.BigIntegerField()),
-                ('created_at', models.DateTimeField()),
-                ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refunds', to='sandbox.sandboxtransaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("refund_reference", models.CharField(max_length=100, unique=True)),
+                ("reference", models.CharField(max_length=40, unique=True)),
+                ("amount_cents", models.BigIntegerField()),
+                ("created_at", models.DateTimeField()),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refunds",
+                        to="sandbox.sandboxtransaction",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SandboxNotification',
+            name="SandboxNotification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveIntegerField()),
-                ('state', models.CharField(choices=[('started', 'wartet auf Zahlende'), ('pending', 'in Bearbeitung'), ('succeeded', 'bezahlt'), ('failed', 'abgelehnt'), ('cancelled', 'abgebrochen'), ('expired', 'abgelaufen')], max_length=20)),
-                ('created_at', models.DateTimeField()),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('transaction', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='sandbox.sandboxtransaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveIntegerField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("started", "wartet auf Zahlende"),
+                            ("pending", "in Bearbeitung"),
+                            ("succeeded", "bezahlt"),
+                            ("failed", "abgelehnt"),
+                            ("cancelled", "abgebrochen"),
+                            ("expired", "abgelaufen"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "transaction",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="sandbox.sandboxtransaction",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('transaction', 'seq'), name='sandbox_notification_seq')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("transaction", "seq"), name="sandbox_notification_seq"
+                    )
+                ],
             },
         ),
     ]
