@@ -33,7 +33,10 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 action=f"{obj._meta.model_name}.{'changed' if change else 'created'}_in_admin",
                 obj=obj,
                 organisation_id=getattr(obj, "organisation_id", None),
-                after={name: _jsonable(form.cleaned_data.get(name)) for name in form.changed_data},
+                after={
+                    name: _jsonable(getattr(obj, name, form.cleaned_data.get(name)))
+                    for name in form.changed_data
+                },
             )
 
 
