@@ -48,8 +48,13 @@ def department(org: Organisation, name: str = "Bürgeramt") -> Department:
 def budget_line(org: Organisation, code: str | None = None) -> BudgetLine:
     code = code or f"1.2.{next(_seq)}"
     return create_budget_line(
-        actor=ACTOR, organisation=org, code=code, name=f"Gebühren {code}", product="12.2.01",
-        account="432100", cost_centre="1200",
+        actor=ACTOR,
+        organisation=org,
+        code=code,
+        name=f"Gebühren {code}",
+        product="12.2.01",
+        account="432100",
+        cost_centre="1200",
     )
 
 
@@ -62,8 +67,14 @@ def service(org: Organisation, dept: Department, line: BudgetLine, **overrides: 
         "description": "Amtliche Beglaubigung von Kopien.",
         "form_definition": [
             {"name": "name", "label": "Name", "type": "text", "required": True},
-            {"name": "pages", "label": "Seiten", "type": "integer", "required": True,
-             "min_value": 1, "max_value": 50},
+            {
+                "name": "pages",
+                "label": "Seiten",
+                "type": "integer",
+                "required": True,
+                "min_value": 1,
+                "max_value": 50,
+            },
         ],
         "fee_kind": "per_unit",
         "fee_amount_cents": 500,
@@ -84,16 +95,23 @@ def receivable(
     *amounts: int,
     **overrides: Any,
 ) -> Receivable:
-    lines = [LineInput(text=f"Position {i}", amount_cents=a, budget_line=line)
-             for i, a in enumerate(amounts or (3070,), start=1)]
+    lines = [
+        LineInput(text=f"Position {i}", amount_cents=a, budget_line=line)
+        for i, a in enumerate(amounts or (3070,), start=1)
+    ]
     fields: dict[str, Any] = {
         "actor": ACTOR,
         "organisation": org,
         "department": dept,
         "lines": lines,
         "purpose": "Anwohnerparkausweis",
-        "debtor": Debtor(name="Erika Mustermann", street="Heidestraße 17", postcode="51147",
-                         city="Köln", email="erika@example.org"),
+        "debtor": Debtor(
+            name="Erika Mustermann",
+            street="Heidestraße 17",
+            postcode="51147",
+            city="Köln",
+            email="erika@example.org",
+        ),
         "source": ReceivableSource.API,
     }
     fields.update(overrides)

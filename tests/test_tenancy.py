@@ -30,18 +30,25 @@ def test_receivables_and_payments_of_another_organisation_are_invisible(
     # Both organisations share the scheme, so the other's Kassenzeichen is valid but not ours.
     with pytest.raises(NotFound):
         receivable_selectors.find_by_kassenzeichen(organisation=org, text=theirs.kassenzeichen)
-    assert receivable_selectors.find_by_kassenzeichen(organisation=other, text=theirs.kassenzeichen) == theirs
+    assert (
+        receivable_selectors.find_by_kassenzeichen(organisation=other, text=theirs.kassenzeichen)
+        == theirs
+    )
     with pytest.raises(NotFound):
         payment_selectors.get_payment(organisation=org, public_id=their_payment.public_id)
     assert not payment_selectors.payments(organisation=org).exists()
-    assert receivable_selectors.open_amounts(organisation=org, receivable_ids=[theirs.pk]) == {theirs.pk: 0}
+    assert receivable_selectors.open_amounts(organisation=org, receivable_ids=[theirs.pk]) == {
+        theirs.pk: 0
+    }
 
 
 def test_kassenzeichen_typed_with_separators_is_found(
     org: Organisation, department: Department, budget_line: BudgetLine
 ) -> None:
     receivable = factories.receivable(org, department, budget_line, 700)
-    typed = " " + "-".join(receivable.kassenzeichen[i : i + 3] for i in range(0, 9, 3)).lower() + " "
+    typed = (
+        " " + "-".join(receivable.kassenzeichen[i : i + 3] for i in range(0, 9, 3)).lower() + " "
+    )
     assert receivable_selectors.find_by_kassenzeichen(organisation=org, text=typed) == receivable
 
 

@@ -50,12 +50,18 @@ def test_every_registered_model_has_a_working_list_and_detail_page(
             assert admin_client.get(url).status_code == 200, url
 
 
-def test_payment_page_shows_events_and_journal_entry_lines(admin_client: Client, data: Payment) -> None:
-    page = admin_client.get(reverse("admin:payments_payment_change", args=[data.pk])).content.decode()
+def test_payment_page_shows_events_and_journal_entry_lines(
+    admin_client: Client, data: Payment
+) -> None:
+    page = admin_client.get(
+        reverse("admin:payments_payment_change", args=[data.pk])
+    ).content.decode()
     assert "status_changed" in page
     assert "succeeded" in page
     entry = JournalEntry.objects.get(kind="payment_succeeded")
-    page = admin_client.get(reverse("admin:ledger_journalentry_change", args=[entry.pk])).content.decode()
+    page = admin_client.get(
+        reverse("admin:ledger_journalentry_change", args=[entry.pk])
+    ).content.decode()
     assert "30,70" in page  # debit and credit shown in euro
 
 
@@ -71,22 +77,39 @@ def test_what_services_write_cannot_be_added_changed_or_deleted(
     admin_client: Client, data: Payment, model: type
 ) -> None:
     meta = model._meta
-    assert admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_add")).status_code == 403
+    assert (
+        admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_add")).status_code
+        == 403
+    )
     obj = model._default_manager.first()
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[obj.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 403
     assert model._default_manager.filter(pk=obj.pk).exists()
 
 
-def test_editing_an_organisation_in_the_admin_is_audited(admin_client: Client, org: Organisation) -> None:
+def test_editing_an_organisation_in_the_admin_is_audited(
+    admin_client: Client, org: Organisation
+) -> None:
     url = reverse("admin:organisations_organisation_change", args=[org.pk])
     response = admin_client.post(
         url,
         {
-            "slug": org.slug, "name": "Neuer Name", "ags": org.ags, "creditor_name": org.creditor_name,
-            "iban": "DE02 1203 0000 0000 2020 51", "bic": "", "street": "", "postcode": "", "city": "",
-            "email": "", "phone": "", "website": "", "kz_prefix": "", "kz_year_digits": 2,
-            "kz_number_digits": 6, "kz_check_algorithm": "luhn",
+            "slug": org.slug,
+            "name": "Neuer Name",
+            "ags": org.ags,
+            "creditor_name": org.creditor_name,
+            "iban": "DE02 1203 0000 0000 2020 51",
+            "bic": "",
+            "street": "",
+            "postcode": "",
+            "city": "",
+            "email": "",
+            "phone": "",
+            "website": "",
+            "kz_prefix": "",
+            "kz_year_digits": 2,
+            "kz_number_digits": 6,
+            "kz_check_algorithm": "luhn",
         },
     )
     assert response.status_code == 302
@@ -98,12 +121,22 @@ def test_editing_an_organisation_in_the_admin_is_audited(admin_client: Client, o
     assert entry.after == {"name": "Neuer Name", "iban": "DE02120300000000202051", "bic": ""}
 
 
-def test_an_invalid_iban_is_refused_in_the_admin_with_a_reason(admin_client: Client, org: Organisation) -> None:
+def test_an_invalid_iban_is_refused_in_the_admin_with_a_reason(
+    admin_client: Client, org: Organisation
+) -> None:
     url = reverse("admin:organisations_organisation_change", args=[org.pk])
     response = admin_client.post(
         url,
-        {"slug": org.slug, "name": org.name, "ags": org.ags, "creditor_name": org.creditor_name,
-         "iban": "DE00 1234", "kz_year_digits": 2, "kz_number_digits": 6, "kz_check_algorithm": "luhn"},
+        {
+            "slug": org.slug,
+            "name": org.name,
+            "ags": org.ags,
+            "creditor_name": org.creditor_name,
+            "iban": "DE00 1234",
+            "kz_year_digits": 2,
+            "kz_number_digits": 6,
+            "kz_check_algorithm": "luhn",
+        },
     )
     assert response.status_code == 200
     assert "keine gültige IBAN" in response.content.decode()

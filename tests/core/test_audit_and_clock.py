@@ -13,7 +13,7 @@ def test_clock_freezes_and_gives_the_berlin_business_date() -> None:
     with clock.frozen(dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)):
         assert clock.now() == dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.UTC)
         assert clock.today() == dt.date(2027, 1, 1)
-    with clock.frozen(dt.datetime(2026, 6, 1, 12, 0)):  # naive means Berlin
+    with clock.frozen(dt.datetime(2026, 6, 1, 12, 0)):  # noqa: DTZ001 - naive means Berlin
         assert clock.now() == dt.datetime(2026, 6, 1, 10, 0, tzinfo=dt.UTC)
     assert abs((clock.now() - dt.datetime.now(dt.UTC)).total_seconds()) < 5
 
@@ -23,8 +23,12 @@ def test_audit_records_who_what_when_and_before_after() -> None:
     user = User.objects.create_user("kasse", password="x")
     with clock.frozen(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)):
         audit.record(
-            actor=audit.Actor.user(user), action="receivable.cancelled", obj=user,
-            organisation_id=7, before={"status": "open"}, after={"status": "cancelled"},
+            actor=audit.Actor.user(user),
+            action="receivable.cancelled",
+            obj=user,
+            organisation_id=7,
+            before={"status": "open"},
+            after={"status": "cancelled"},
         )
     entry = AuditEntry.objects.get()
     assert entry.actor_id == user.pk

@@ -76,8 +76,13 @@ class FeeRule:
                 missing = [o.label for o in option.options if o.value not in self.option_amounts]
                 if missing:
                     errors["fee_option_amounts"] = "Es fehlt ein Betrag für: " + ", ".join(missing)
-            if any(c < 0 or isinstance(c, bool) for c in self.option_amounts.values()):
-                errors["fee_option_amounts"] = "Beträge dürfen nicht negativ sein."
+            if any(type(c) is not int or c < 0 for c in self.option_amounts.values()):
+                errors["fee_option_amounts"] = (
+                    "Beträge sind ganze, nicht negative Centbeträge (z. B. 2500 für 25,00 €)."
+                )
+        for name, bound in (("fee_min_cents", self.min_cents), ("fee_max_cents", self.max_cents)):
+            if bound is not None and (type(bound) is not int or bound < 0):
+                errors[name] = "Grenzen sind nicht negative Centbeträge."
         if (
             self.min_cents is not None
             and self.max_cents is not None

@@ -68,10 +68,16 @@ def parse_definition(raw: Any) -> tuple[FormField, ...]:
         label = item.get("label")
         if not isinstance(label, str) or not label.strip():
             raise ValidationFailed({"form_definition": f"{where}: die Beschriftung fehlt."})
+        raw_options = item.get("options") or []
+        if not isinstance(raw_options, list) or not all(
+            isinstance(o, dict) and "value" in o for o in raw_options
+        ):
+            raise ValidationFailed(
+                {"form_definition": f"{where}: Optionen sind eine Liste von {{value, label}}."}
+            )
         options = tuple(
             Option(value=str(o["value"]), label=str(o.get("label", o["value"])))
-            for o in item.get("options", [])
-            if isinstance(o, dict) and "value" in o
+            for o in raw_options
         )
         if kind == "select" and not options:
             raise ValidationFailed(

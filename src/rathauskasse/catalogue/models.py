@@ -115,7 +115,8 @@ class Service(models.Model):
             unit_label=self.fee_unit_label,
             quantity_field=self.fee_quantity_field,
             option_field=self.fee_option_field,
-            option_amounts={str(k): int(v) for k, v in (self.fee_option_amounts or {}).items()},
+            # Kept as stored: `FeeRule.check` refuses anything that is not whole cents.
+            option_amounts={str(k): v for k, v in (self.fee_option_amounts or {}).items()},
             min_cents=self.fee_min_cents,
             max_cents=self.fee_max_cents,
         )

@@ -9,8 +9,8 @@ from django.db import models
 from django.db.models import Q
 
 from rathauskasse.core import checkdigits
+from rathauskasse.organisations.fields import CompactCodeField
 from rathauskasse.organisations.validators import (
-    normalise_iban,
     validate_ags,
     validate_bic,
     validate_digits,
@@ -29,8 +29,8 @@ class Organisation(models.Model):
     creditor_name = models.CharField(
         "Zahlungsempfänger", max_length=70, help_text="So erscheint der Empfänger im GiroCode."
     )
-    iban = models.CharField("IBAN", max_length=34, validators=[validate_iban])
-    bic = models.CharField("BIC", max_length=11, blank=True, validators=[validate_bic])
+    iban = CompactCodeField("IBAN", max_length=34, validators=[validate_iban])
+    bic = CompactCodeField("BIC", max_length=11, blank=True, validators=[validate_bic])
     street = models.CharField("Straße und Hausnummer", max_length=200, blank=True)
     postcode = models.CharField("PLZ", max_length=10, blank=True)
     city = models.CharField("Ort", max_length=100, blank=True)
@@ -75,11 +75,6 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.iban = normalise_iban(self.iban)
-        self.bic = self.bic.strip().upper()
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class Department(models.Model):

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from schwifty import BIC, IBAN
-from schwifty.exceptions import SchwiftyException
+from schwifty import exceptions as schwifty_errors
+
+_REASONS: tuple[tuple[type[Exception], str], ...] = (
+    (schwifty_errors.InvalidChecksumDigits, "die Prüfziffer stimmt nicht"),
+    (schwifty_errors.InvalidBBANChecksum, "die Prüfziffer der Kontonummer stimmt nicht"),
+    (schwifty_errors.InvalidLength, "die Länge stimmt nicht"),
+    (schwifty_errors.InvalidCountryCode, "das Land ist unbekannt"),
+    (schwifty_errors.InvalidBankCode, "die Bankleitzahl ist unbekannt"),
+    (schwifty_errors.InvalidBranchCode, "die Filialnummer ist unbekannt"),
+    (schwifty_errors.InvalidAccountCode, "die Kontonummer ist ungültig"),
+    (schwifty_errors.InvalidStructure, "sie enthält unzulässige Zeichen"),
+)
+
+
+def _reason(error: Exception) -> str:
+    return next((text for kind, text in _REASONS if isinstance(error, kind)), "sie ist ungültig")
 
 
 def normalise_iban(value: str) -> str:
@@ -14,11 +29,11 @@ def normalise_iban(value: str) -> str:
 def validate_iban(value: str) -> None:
     try:
         IBAN(normalise_iban(value))
-    except SchwiftyException as exc:
+    except schwifty_errors.SchwiftyException as exc:
         raise ValidationError(
             "„%(value)s“ ist keine gültige IBAN (%(reason)s).",
             code="invalid_iban",
-            params={"value": value, "reason": str(exc)},
+            params={"value": value, "reason": _reason(exc)},
         ) from exc
 
 
@@ -27,11 +42,11 @@ def validate_bic(value: str) -> None:
         return
     try:
         BIC(value.strip().upper())
-    except SchwiftyException as exc:
+    except schwifty_errors.SchwiftyException as exc:
         raise ValidationError(
             "„%(value)s“ ist keine gültige BIC (%(reason)s).",
             code="invalid_bic",
-            params={"value": value, "reason": str(exc)},
+            params={"value": value, "reason": _reason(exc)},
         ) from exc
 
 

@@ -89,6 +89,12 @@ class Scheme:
             raise InvalidKassenzeichen(
                 f"Kassenzeichen dieser Kasse beginnen mit {self.prefix}.", field="kassenzeichen"
             )
+        start = len(self.prefix) + self.year_digits
+        if int(compact[start : start + self.number_digits]) == 0:
+            raise InvalidKassenzeichen(
+                "Dieses Kassenzeichen wird nie vergeben. Bitte prüfen Sie Ihre Eingabe.",
+                field="kassenzeichen",
+            )
         if self.check_width:
             body, check = compact[: -self.check_width], compact[-self.check_width :]
             if checkdigits.get(self.algorithm).compute(body) != check:

@@ -72,9 +72,17 @@ def next_kassenzeichen(*, organisation: Organisation, year: int) -> str:
     counter = KassenzeichenCounter.objects.select_for_update().get(
         organisation=organisation, year=year
     )
-    counter.last_number += 1
+    scheme = Scheme.of(organisation)
+    while True:
+        # A number given by hand or imported may already stand on a receivable: skip it.
+        counter.last_number += 1
+        candidate = scheme.build(year=year, number=counter.last_number)
+        if not Receivable.objects.filter(
+            organisation=organisation, kassenzeichen=candidate
+        ).exists():
+            break
     counter.save(update_fields=["last_number"])
-    return Scheme.of(organisation).build(year=year, number=counter.last_number)
+    return candidate
 
 
 def _check_lines(organisation: Organisation, lines: Sequence[LineInput]) -> None:
