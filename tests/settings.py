@@ -3,7 +3,7 @@
 from rathauskasse.config.settings import *  # noqa: F403
 
 # Tasks are collected, not run: tests run them explicitly (see `run_tasks` in conftest).
-TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+TASKS = {"default": {"BACKEND": "tests.support.SharedDummyBackend"}}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SITE_URL = "http://testserver"

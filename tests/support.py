@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import httpx
 from django.test import Client
+from django_tasks.backends.dummy import DummyBackend
 
 
 class DjangoClientTransport(httpx.BaseTransport):
@@ -58,3 +61,17 @@ class InstantProvider:
         from rathauskasse.payments.contract import RefundResult
 
         return RefundResult(succeeded=True, provider_refund_reference="r")
+
+
+class SharedDummyBackend(DummyBackend):
+    """Django-tasks' dummy backend, with one queue for all threads.
+
+    The live server of the browser tests handles requests in its own thread; the tasks its views
+    enqueue must show up where the test runs them.
+    """
+
+    shared_results: ClassVar[list[Any]] = []
+
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
+        super().__init__(alias, params)
+        self.results = self.shared_results
