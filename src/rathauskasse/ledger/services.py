@@ -21,6 +21,7 @@ from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import DomainError
 from rathauskasse.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
 from rathauskasse.ledger.rules import AccountRef, PostingLine
+from rathauskasse.organisations.models import BudgetLine
 
 
 class UnbalancedEntry(DomainError):
@@ -41,7 +42,10 @@ _ACCOUNT_NAMES = {
 }
 
 
-def _account_name(ref: AccountRef) -> str:
+def _account_name(ref: AccountRef, budget_lines: dict[int, BudgetLine]) -> str:
+    if ref.kind == AccountKind.REVENUE and ref.budget_line_id in budget_lines:
+        line = budget_lines[ref.budget_line_id]
+        return f"Erträge {line.code} {line.name}"
     if ref.kind == AccountKind.REVENUE:
         return f"Erträge Haushaltsstelle #{ref.budget_line_id}"
     name = _ACCOUNT_NAMES[ref.kind]
@@ -71,13 +75,16 @@ def resolve_accounts(*, organisation_id: int, refs: Sequence[AccountRef]) -> dic
     )
     missing = [ref for key, ref in wanted.items() if key not in found]
     if missing:
+        budget_lines = BudgetLine.objects.in_bulk(
+            [ref.budget_line_id for ref in missing if ref.budget_line_id is not None]
+        )
         Account.objects.bulk_create(
             [
                 Account(
                     organisation_id=organisation_id,
                     key=ref.key,
                     kind=ref.kind,
-                    name=_account_name(ref),
+                    name=_account_name(ref, budget_lines),
                     budget_line_id=ref.budget_line_id,
                 )
                 for ref in missing

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             )
             for account, balance in selectors.account_balances(organisation_id=org_id):
                 if balance:
-                    self.stdout.write(f"    {account.name:<45} {Money(balance).format_de():>16}")
+                    self.stdout.write(f"    {account.name:<55} {Money(balance).format_de():>14}")
         if not report.ok:
             for problem in report.problems:
                 self.stderr.write(f"FEHLER: {problem}")

@@ -1,0 +1,603 @@
+"""The demo city "Musterstadt": its offices, budget lines, services, notices and staff.
+
+Plain data, so that the content can be read (and changed) without reading the loader.
+Amounts are integer cents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ORGANISATION: dict[str, Any] = {
+    "slug": "musterstadt",
+    "name": "Stadt Musterstadt",
+    "ags": "05358008",
+    "creditor_name": "Stadtkasse Musterstadt",
+    "iban": "DE02120300000000202051",
+    "bic": "BYLADEM1001",
+    "street": "Rathausplatz 1",
+    "postcode": "52349",
+    "city": "Musterstadt",
+    "email": "stadtkasse@musterstadt.example",
+    "phone": "02421 25-0",
+    "website": "https://www.musterstadt.example",
+    "kz_prefix": "",
+    "kz_year_digits": 2,
+    "kz_number_digits": 6,
+    "kz_check_algorithm": "weighted2n",
+}
+
+DEPARTMENTS: list[dict[str, str]] = [
+    {"code": "33", "name": "Bürgeramt", "email": "buergeramt@musterstadt.example"},
+    {"code": "32", "name": "Ordnungsamt", "email": "ordnungsamt@musterstadt.example"},
+    {"code": "63", "name": "Bauamt", "email": "bauamt@musterstadt.example"},
+    {"code": "51", "name": "Jugendamt", "email": "jugendamt@musterstadt.example"},
+    {"code": "20", "name": "Stadtkasse", "email": "stadtkasse@musterstadt.example"},
+]
+
+# code -> (name, product, account, cost centre)
+BUDGET_LINES: dict[str, tuple[str, str, str, str]] = {
+    "122010.431100": ("Verwaltungsgebühren Bürgeramt", "12.2.01", "431100", "3300"),
+    "122020.431200": ("Gebühren Bewohnerparken", "12.2.02", "431200", "3200"),
+    "122030.456100": ("Verwarn- und Bußgelder", "12.2.03", "456100", "3200"),
+    "122040.431300": ("Sondernutzungsgebühren", "12.2.04", "431300", "3200"),
+    "521010.431400": ("Gebühren Bauaufsicht", "52.1.01", "431400", "6300"),
+    "365010.432100": ("Elternbeiträge Kindertagesstätten", "36.5.01", "432100", "5100"),
+    "362010.442100": ("Teilnahmebeiträge Ferienfreizeiten", "36.2.01", "442100", "5100"),
+    "611010.401300": ("Hundesteuer", "61.1.01", "401300", "2000"),
+    "553010.432200": ("Friedhofsgebühren", "55.3.01", "432200", "6700"),
+}
+
+_NAME = {"name": "name", "label": "Vor- und Nachname", "type": "text", "required": True}
+_EMAIL = {
+    "name": "email",
+    "label": "E-Mail-Adresse",
+    "type": "email",
+    "required": True,
+    "help_text": "Dorthin schicken wir die Bestätigung.",
+}
+_ADDRESS = {"name": "address", "label": "Anschrift", "type": "textarea", "required": True}
+_ONLINE = ["card", "paypal", "sepa_debit", "wero", "giropay"]
+
+SERVICES: list[dict[str, Any]] = [
+    {
+        "slug": "anwohnerparkausweis",
+        "department": "Ordnungsamt",
+        "name": "Anwohnerparkausweis",
+        "leika_key": "99095007012000",
+        "description": (
+            "Mit dem Bewohnerparkausweis parken Sie in Ihrer Bewohnerparkzone ohne Parkschein. "
+            "Der Ausweis gilt ein Jahr für ein Fahrzeug."
+        ),
+        "requirements": (
+            "Hauptwohnsitz in der Zone, Fahrzeugschein (Zulassungsbescheinigung Teil I)."
+        ),
+        "processing_time": "etwa 5 Werktage, der Ausweis kommt mit der Post",
+        "keywords": "Parken, Bewohnerparken, Parkausweis, Auto",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            _ADDRESS,
+            {
+                "name": "plate",
+                "label": "Kennzeichen",
+                "type": "text",
+                "required": True,
+                "max_length": 12,
+                "help_text": "z. B. MS-AB 123",
+            },
+            {
+                "name": "zone",
+                "label": "Bewohnerparkzone",
+                "type": "select",
+                "required": True,
+                "options": [
+                    {"value": "A", "label": "Zone A – Altstadt"},
+                    {"value": "B", "label": "Zone B – Bahnhofsviertel"},
+                ],
+            },
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 3070,
+        "budget_line": "122020.431200",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "beglaubigung",
+        "department": "Bürgeramt",
+        "name": "Beglaubigung von Kopien",
+        "leika_key": "99010004000000",
+        "description": (
+            "Wir bestätigen amtlich, dass eine Kopie mit dem Original übereinstimmt. "
+            "Sie senden uns die Kopien und zeigen bei Abholung das Original vor."
+        ),
+        "requirements": "Original und Kopie, Personalausweis oder Reisepass.",
+        "processing_time": "sofort bei Abholung",
+        "keywords": "beglaubigen, Abschrift, Kopie, Zeugnis",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {"name": "document", "label": "Welches Dokument?", "type": "text", "required": True},
+            {
+                "name": "pages",
+                "label": "Anzahl der Seiten",
+                "type": "integer",
+                "required": True,
+                "min_value": 1,
+                "max_value": 100,
+            },
+        ],
+        "fee_kind": "per_unit",
+        "fee_amount_cents": 500,
+        "fee_unit_label": "Seite",
+        "fee_quantity_field": "pages",
+        "budget_line": "122010.431100",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "bauakteneinsicht",
+        "department": "Bauamt",
+        "name": "Bauakteneinsicht",
+        "description": (
+            "Eigentümerinnen und Eigentümer sowie Bevollmächtigte sehen die Bauakte eines "
+            "Grundstücks im Bauamt ein, zum Beispiel vor einem Kauf oder Umbau."
+        ),
+        "requirements": "Nachweis des Eigentums oder Vollmacht der Eigentümer.",
+        "processing_time": "Termin innerhalb von 2 Wochen",
+        "keywords": "Bauakte, Grundstück, Akteneinsicht, Bauplan",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {
+                "name": "parcel",
+                "label": "Straße und Hausnummer des Grundstücks",
+                "type": "text",
+                "required": True,
+            },
+            {"name": "reason", "label": "Grund der Einsicht", "type": "textarea"},
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 2500,
+        "budget_line": "521010.431400",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "sondernutzungserlaubnis",
+        "department": "Ordnungsamt",
+        "name": "Sondernutzungserlaubnis",
+        "description": (
+            "Für alles, was auf Gehweg oder Straße mehr ist als Gehen und Fahren: Container, "
+            "Gerüst, Umzugswagen, Außengastronomie oder Werbetafel."
+        ),
+        "requirements": "Lageplan, Zeitraum, bei Gerüsten die Firma.",
+        "processing_time": "etwa 10 Werktage",
+        "keywords": "Container, Gerüst, Umzug, Halteverbot, Gehweg",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {
+                "name": "kind",
+                "label": "Art der Nutzung",
+                "type": "select",
+                "required": True,
+                "options": [
+                    {"value": "umzug", "label": "Halteverbot für einen Umzug (1 Tag)"},
+                    {"value": "container", "label": "Container bis 1 Woche"},
+                    {"value": "geruest", "label": "Gerüst bis 4 Wochen"},
+                    {"value": "gastro", "label": "Außengastronomie (Saison)"},
+                ],
+            },
+            {
+                "name": "location",
+                "label": "Ort (Straße, Hausnummer)",
+                "type": "text",
+                "required": True,
+            },
+            {"name": "start", "label": "Ab wann?", "type": "date", "required": True},
+        ],
+        "fee_kind": "by_option",
+        "fee_option_field": "kind",
+        "fee_option_amounts": {"umzug": 3500, "container": 4500, "geruest": 12000, "gastro": 25000},
+        "budget_line": "122040.431300",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "hundeanmeldung",
+        "department": "Stadtkasse",
+        "name": "Hund anmelden",
+        "description": (
+            "Wer in Musterstadt einen Hund hält, meldet ihn innerhalb von zwei Wochen an. "
+            "Die Hundesteuer setzen wir danach mit einem Bescheid fest."
+        ),
+        "requirements": "Angaben zum Hund; bei Listenhunden die Erlaubnis des Ordnungsamts.",
+        "processing_time": "Steuerbescheid und Steuermarke innerhalb von 3 Wochen",
+        "keywords": "Hund, Hundesteuer, Steuermarke, Tier",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            _ADDRESS,
+            {"name": "dog_name", "label": "Name des Hundes", "type": "text", "required": True},
+            {"name": "since", "label": "Hund gehalten seit", "type": "date", "required": True},
+        ],
+        "fee_kind": "free",
+        "payment_policy": "none",
+    },
+    {
+        "slug": "meldebescheinigung",
+        "department": "Bürgeramt",
+        "name": "Meldebescheinigung",
+        "leika_key": "99115005000000",
+        "description": "Die Bescheinigung über Ihre Wohnung, etwa für Arbeitgeber oder Behörden.",
+        "requirements": "Sie sind in Musterstadt gemeldet.",
+        "processing_time": "wird innerhalb von 3 Werktagen verschickt",
+        "keywords": "Wohnsitz, Anmeldung, Bescheinigung, Meldeamt",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {"name": "birthdate", "label": "Geburtsdatum", "type": "date", "required": True},
+            {
+                "name": "extended",
+                "label": "Erweiterte Bescheinigung (mit früheren Wohnungen)",
+                "type": "checkbox",
+            },
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 1000,
+        "budget_line": "122010.431100",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "gewerbeanmeldung",
+        "department": "Ordnungsamt",
+        "name": "Gewerbe anmelden",
+        "leika_key": "99050012104000",
+        "description": "Wer ein Gewerbe beginnt, meldet es an; wir geben die Daten an IHK, "
+        "Finanzamt und Berufsgenossenschaft weiter.",
+        "requirements": "Personalausweis, bei erlaubnispflichtigen Gewerben die Erlaubnis.",
+        "processing_time": "Bestätigung innerhalb von 5 Werktagen",
+        "keywords": "Gewerbe, Selbstständigkeit, Firma, Gewerbeschein",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {"name": "activity", "label": "Tätigkeit", "type": "textarea", "required": True},
+            {"name": "start", "label": "Beginn der Tätigkeit", "type": "date", "required": True},
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 2600,
+        "budget_line": "122010.431100",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "baumfaellgenehmigung",
+        "department": "Bauamt",
+        "name": "Baumfällgenehmigung",
+        "description": "Geschützte Bäume dürfen nur mit Genehmigung gefällt werden. Die Gebühr "
+        "richtet sich nach der Zahl der Bäume.",
+        "requirements": "Fotos der Bäume, Stammumfang in 1 m Höhe, Lageplan.",
+        "processing_time": "etwa 4 Wochen",
+        "keywords": "Baum, fällen, Baumschutzsatzung, Garten",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {
+                "name": "trees",
+                "label": "Anzahl der Bäume",
+                "type": "integer",
+                "required": True,
+                "min_value": 1,
+                "max_value": 50,
+            },
+            {"name": "location", "label": "Grundstück", "type": "text", "required": True},
+        ],
+        "fee_kind": "per_unit",
+        "fee_amount_cents": 3000,
+        "fee_unit_label": "Baum",
+        "fee_quantity_field": "trees",
+        "fee_min_cents": 5000,
+        "fee_max_cents": 30000,
+        "budget_line": "521010.431400",
+        "payment_methods": ["card", "paypal", "sepa_debit"],
+    },
+    {
+        "slug": "ferienfreizeit",
+        "department": "Jugendamt",
+        "name": "Ferienfreizeit anmelden",
+        "description": "Zwei Wochen Zeltlager an der Rur für Kinder von 8 bis 13 Jahren. "
+        "Bezahlt wird erst, wenn ein Platz bestätigt ist.",
+        "requirements": "Einverständnis der Sorgeberechtigten.",
+        "processing_time": "Zusage oder Warteliste innerhalb von 2 Wochen",
+        "keywords": "Ferien, Kinder, Zeltlager, Sommer, Freizeit",
+        "form_definition": [
+            {"name": "name", "label": "Name des Kindes", "type": "text", "required": True},
+            {
+                "name": "birthdate",
+                "label": "Geburtsdatum des Kindes",
+                "type": "date",
+                "required": True,
+            },
+            _EMAIL,
+            {"name": "phone", "label": "Telefon für Notfälle", "type": "phone", "required": True},
+            {
+                "name": "consent",
+                "label": "Ich bin sorgeberechtigt und melde das Kind an.",
+                "type": "checkbox",
+                "required": True,
+            },
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 18000,
+        "budget_line": "362010.442100",
+        "payment_policy": "after_decision",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "fundsache",
+        "department": "Bürgeramt",
+        "name": "Fundsache abholen",
+        "description": "Ihr verlorener Gegenstand ist im Fundbüro? Sie melden die Abholung an "
+        "und zahlen die Aufbewahrungsgebühr vorab.",
+        "requirements": "Nachweis, dass der Gegenstand Ihnen gehört.",
+        "processing_time": "Abholung ab dem nächsten Werktag",
+        "keywords": "Fundbüro, verloren, gefunden, Fundsache",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {"name": "item", "label": "Gegenstand", "type": "text", "required": True},
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 1500,
+        "budget_line": "122010.431100",
+        "payment_methods": _ONLINE,
+    },
+    {
+        "slug": "melderegisterauskunft",
+        "department": "Bürgeramt",
+        "name": "Auskunft aus dem Melderegister",
+        "description": "Einfache Melderegisterauskunft über eine Person, etwa für Gläubiger.",
+        "requirements": "Name und letzte bekannte Anschrift der gesuchten Person.",
+        "processing_time": "etwa 3 Werktage",
+        "keywords": "Auskunft, Melderegister, Adresse, Anschrift",
+        "form_definition": [
+            _NAME,
+            _EMAIL,
+            {"name": "person", "label": "Gesuchte Person", "type": "text", "required": True},
+            {
+                "name": "last_address",
+                "label": "Letzte bekannte Anschrift",
+                "type": "textarea",
+                "required": True,
+            },
+        ],
+        "fee_kind": "fixed",
+        "fee_amount_cents": 1200,
+        "budget_line": "122010.431100",
+        "payment_methods": _ONLINE,
+    },
+]
+
+# (purpose, department, budget line, cents, debtor, days until due)
+NOTICES: list[tuple[str, str, str, int, tuple[str, str, str, str], int]] = [
+    (
+        "Hundesteuer 2026",
+        "Stadtkasse",
+        "611010.401300",
+        9600,
+        ("Erika Mustermann", "Heidestraße 17", "52349", "Musterstadt"),
+        14,
+    ),
+    (
+        "Hundesteuer 2026 (zwei Hunde)",
+        "Stadtkasse",
+        "611010.401300",
+        26400,
+        ("Hans Schmitz", "Kölner Landstraße 4", "52351", "Musterstadt"),
+        14,
+    ),
+    (
+        "Verwarngeld Parkverstoß Markt",
+        "Ordnungsamt",
+        "122030.456100",
+        2000,
+        ("Petra Schneider", "Schillerstraße 9", "52349", "Musterstadt"),
+        7,
+    ),
+    (
+        "Verwarngeld Parken im Halteverbot",
+        "Ordnungsamt",
+        "122030.456100",
+        3500,
+        ("Murat Yılmaz", "Bahnhofstraße 22", "52349", "Musterstadt"),
+        7,
+    ),
+    (
+        "Verwarngeld Geschwindigkeit",
+        "Ordnungsamt",
+        "122030.456100",
+        3000,
+        ("Anna Becker", "Lindenweg 3", "52353", "Musterstadt"),
+        10,
+    ),
+    (
+        "Bußgeld Lärmschutz",
+        "Ordnungsamt",
+        "122030.456100",
+        15000,
+        ("Klaus Wagner", "Am Mühlenteich 12", "52355", "Musterstadt"),
+        21,
+    ),
+    (
+        "Gebührenbescheid Sondernutzung Gerüst",
+        "Ordnungsamt",
+        "122040.431300",
+        12000,
+        ("Dachdeckerei Hoffmann GmbH", "Industriestraße 40", "52355", "Musterstadt"),
+        30,
+    ),
+    (
+        "Gebührenbescheid Sondernutzung Außengastronomie",
+        "Ordnungsamt",
+        "122040.431300",
+        25000,
+        ("Café am Markt, Inh. L. Richter", "Markt 2", "52349", "Musterstadt"),
+        30,
+    ),
+    (
+        "Elternbeitrag Kita November 2026",
+        "Jugendamt",
+        "365010.432100",
+        18700,
+        ("Sabine Koch", "Rosenstraße 8", "52351", "Musterstadt"),
+        14,
+    ),
+    (
+        "Elternbeitrag Kita Dezember 2026",
+        "Jugendamt",
+        "365010.432100",
+        18700,
+        ("Sabine Koch", "Rosenstraße 8", "52351", "Musterstadt"),
+        44,
+    ),
+    (
+        "Elternbeitrag OGS November 2026",
+        "Jugendamt",
+        "365010.432100",
+        9500,
+        ("Thomas Weber", "Eichendorffstraße 27", "52353", "Musterstadt"),
+        14,
+    ),
+    (
+        "Gebührenbescheid Baugenehmigung Einfamilienhaus",
+        "Bauamt",
+        "521010.431400",
+        148000,
+        ("Julia und Marco Fischer", "Am Sonnenhang 5", "52355", "Musterstadt"),
+        30,
+    ),
+    (
+        "Gebührenbescheid Abbruchanzeige",
+        "Bauamt",
+        "521010.431400",
+        25000,
+        ("Wohnbau Musterstadt eG", "Gartenstraße 1", "52349", "Musterstadt"),
+        30,
+    ),
+    (
+        "Gebührenbescheid Bauvoranfrage",
+        "Bauamt",
+        "521010.431400",
+        42000,
+        ("Stefan Braun", "Weiherweg 11", "52351", "Musterstadt"),
+        30,
+    ),
+    (
+        "Friedhofsgebühr Grabnutzung",
+        "Stadtkasse",
+        "553010.432200",
+        98000,
+        ("Gisela Hartmann", "Kirchplatz 6", "52349", "Musterstadt"),
+        30,
+    ),
+    (
+        "Verwaltungsgebühr Reisepass",
+        "Bürgeramt",
+        "122010.431100",
+        7000,
+        ("Lena Schulz", "Nordstraße 30", "52353", "Musterstadt"),
+        14,
+    ),
+    (
+        "Verwaltungsgebühr Personalausweis",
+        "Bürgeramt",
+        "122010.431100",
+        3700,
+        ("David Neumann", "Südring 14", "52351", "Musterstadt"),
+        14,
+    ),
+    (
+        "Verwaltungsgebühr Führungszeugnis",
+        "Bürgeramt",
+        "122010.431100",
+        1300,
+        ("Maria Krüger", "Ahornallee 2", "52355", "Musterstadt"),
+        14,
+    ),
+    (
+        "Gebühr Bewohnerparkausweis 2027",
+        "Ordnungsamt",
+        "122020.431200",
+        3070,
+        ("Jonas Wolf", "Altstadtgasse 5", "52349", "Musterstadt"),
+        21,
+    ),
+    (
+        "Gebühr Bewohnerparkausweis 2027",
+        "Ordnungsamt",
+        "122020.431200",
+        3070,
+        ("Fatma Demir", "Altstadtgasse 9", "52349", "Musterstadt"),
+        21,
+    ),
+    (
+        "Teilnahmebeitrag Ferienfreizeit Sommer 2027",
+        "Jugendamt",
+        "362010.442100",
+        18000,
+        ("Nina Zimmermann", "Uferweg 3", "52353", "Musterstadt"),
+        60,
+    ),
+    (
+        "Gebührenbescheid Gewerbeanmeldung",
+        "Ordnungsamt",
+        "122010.431100",
+        2600,
+        ("Ali Kaya", "Marktstraße 18", "52349", "Musterstadt"),
+        14,
+    ),
+    (
+        "Verwarngeld Radweg zugeparkt",
+        "Ordnungsamt",
+        "122030.456100",
+        5500,
+        ("Martin Schäfer", "Wiesenstraße 2", "52351", "Musterstadt"),
+        7,
+    ),
+    (
+        "Hundesteuer 2026",
+        "Stadtkasse",
+        "611010.401300",
+        9600,
+        ("Ursula Lange", "Feldstraße 45", "52355", "Musterstadt"),
+        14,
+    ),
+    (
+        "Gebührenbescheid Sondernutzung Container",
+        "Ordnungsamt",
+        "122040.431300",
+        4500,
+        ("Entrümpelung Busch", "Gewerbepark 7", "52355", "Musterstadt"),
+        21,
+    ),
+]
+
+# Receivables that the demo pays through the sandbox, so the ledger has payment postings.
+PAID: list[tuple[str, str, str, int, str]] = [
+    ("Verwaltungsgebühr Meldebescheinigung", "Bürgeramt", "122010.431100", 1000, "card"),
+    ("Gebühr Bewohnerparkausweis 2026", "Ordnungsamt", "122020.431200", 3070, "paypal"),
+    ("Verwarngeld Parkverstoß Bahnhof", "Ordnungsamt", "122030.456100", 2500, "sepa_debit"),
+    ("Gebührenbescheid Bauakteneinsicht", "Bauamt", "521010.431400", 2500, "card"),
+]
+
+# username -> (first name, last name, password, role, department or None, superuser)
+STAFF: dict[str, tuple[str, str, str, str, str | None, bool]] = {
+    "admin": ("Ada", "Admin", "demo-admin-2026", "administrator", None, True),
+    "kasse": ("Karl", "Kasse", "demo-kasse-2026", "cash_office", None, False),
+    "buergeramt": ("Bea", "Bürger", "demo-buergeramt-2026", "clerk", "Bürgeramt", False),
+    "ordnungsamt-leitung": (
+        "Olaf",
+        "Ordnung",
+        "demo-ordnungsamt-2026",
+        "department_head",
+        "Ordnungsamt",
+        False,
+    ),
+}
