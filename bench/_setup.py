@@ -17,8 +17,10 @@ def setup_django() -> None:
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django
+    from django.core.management import call_command
 
     django.setup()
+    call_command("migrate", verbosity=0)
 
 
 def machine() -> dict[str, Any]:
