@@ -27,6 +27,7 @@ install: $(UV) ## Create .venv and install what the app needs
 install-dev: $(UV) ## Create .venv and install the app with the test and lint tools
 	$(UV_SYNC)
 
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install ## Start the demo on http://127.0.0.1:8000 (SQLite, demo data, task worker)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
