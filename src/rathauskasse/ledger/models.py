@@ -63,7 +63,10 @@ class EntryKind(models.TextChoices):
 class JournalEntry(AppendOnlyModel):
     """One posting (Buchung): two or more lines that balance to zero."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    # Covered by the unique (organisation, idempotency_key) index.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     booking_date = models.DateField("Buchungsdatum", db_index=True)
     created_at = models.DateTimeField("erfasst am")
     kind = models.CharField("Art", max_length=30, choices=EntryKind.choices)
@@ -116,7 +119,11 @@ class JournalLine(AppendOnlyModel):
             models.CheckConstraint(condition=~Q(amount_cents=0), name="journal_line_not_zero"),
         ]
         indexes: ClassVar = [
-            models.Index(fields=["open_item_id"], name="journal_line_open_item"),
+            models.Index(
+                fields=["open_item_id"],
+                condition=Q(open_item_id__isnull=False),
+                name="journal_line_open_item",
+            ),
         ]
 
     def __str__(self) -> str:

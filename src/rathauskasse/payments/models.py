@@ -71,7 +71,10 @@ class RefundStatus(models.TextChoices):
 class Payment(models.Model):
     """One attempt to pay one or more receivables through one provider."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    # Indexed together with created_at below, for the organisation's lists.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     public_id = models.UUIDField("Zahlungs-ID", default=uuid.uuid4, unique=True, editable=False)
     amount_cents = models.BigIntegerField("Betrag (Cent)")
     description = models.CharField("Verwendungszweck", max_length=140)
@@ -90,7 +93,7 @@ class Payment(models.Model):
     return_url = models.URLField("Rücksprungadresse", max_length=500, blank=True)
     redirect_url = models.URLField("Adresse beim Zahlungsdienst", max_length=1000, blank=True)
     failure_reason = models.CharField("Ablehnungsgrund", max_length=200, blank=True)
-    created_at = models.DateTimeField("angelegt am", db_index=True)
+    created_at = models.DateTimeField("angelegt am")
     updated_at = models.DateTimeField("geändert am")
     expires_at = models.DateTimeField("läuft ab am")
     receivables: models.ManyToManyField[Receivable, PaymentAllocation] = models.ManyToManyField(
@@ -124,8 +127,9 @@ class Payment(models.Model):
                 name="payment_provider_reference",
             ),
         ]
+        # Few indexes on purpose: every status change rewrites the row's index entries.
         indexes: ClassVar = [
-            models.Index(fields=["status", "expires_at"], name="payment_unfinished"),
+            models.Index(fields=["organisation", "-created_at"], name="payment_by_organisation"),
         ]
 
     def __str__(self) -> str:

@@ -32,7 +32,10 @@ class Receivable(models.Model):
     that moves the balance, never on its own.
     """
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    # Covered by the unique (organisation, kassenzeichen) index.
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     service = models.ForeignKey(
         Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -77,9 +80,8 @@ class Receivable(models.Model):
                 condition=Q(source__in=ReceivableSource.values), name="receivable_source"
             ),
         ]
-        indexes: ClassVar = [
-            models.Index(fields=["organisation", "status", "due_date"], name="receivable_worklist"),
-        ]
+        # No index on status: every payment changes it, and an indexed status would make each of
+        # those updates rewrite all of the row's index entries. Work lists come later.
 
     def __str__(self) -> str:
         return f"{self.kassenzeichen_display} {self.purpose}"
