@@ -1,4 +1,4 @@
-"""Plain INSERT and UPDATE for the hot paths (confirming a payment, posting to the ledger).
+"""Plain INSERT, UPDATE and SELECT for the hot paths (confirming a payment, posting).
 
 The ORM compiles every statement anew on every call; on the confirmation path that compiling
 costs more than the database work itself. These helpers build the SQL for a model and a set of
@@ -13,95 +13,159 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+Field = models.Field[Any, Any]
+
+
+def _db() -> BaseDatabaseWrapper:
+    # This thread's connection, looked up once per statement (each attribute access on the
+    # `django.db.connection` proxy is a thread-local look-up of its own).
+    return connections[DEFAULT_DB_ALIAS]
 
 
 @cache
-def _fields(
-    model: type[models.Model], names: tuple[str, ...]
-) -> tuple[models.Field[Any, Any], ...]:
+def _fields(model: type[models.Model], names: tuple[str, ...]) -> tuple[Field, ...]:
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     return tuple(by_attname[name] for name in names)
+
+
+def _quote(name: str) -> str:
+    return _db().ops.quote_name(name)
+
+
+def _values(db: BaseDatabaseWrapper, fields: Sequence[Field], row: Mapping[str, Any]) -> list[Any]:
+    return [f.get_db_prep_save(row[f.attname], db) for f in fields]
+
+
+def _conditions(
+    db: BaseDatabaseWrapper, fields: Sequence[Field], where: Mapping[str, Any]
+) -> list[Any]:
+    return [f.get_db_prep_value(where[f.attname], db) for f in fields]
 
 
 @cache
 def _insert_sql(
     model: type[models.Model], names: tuple[str, ...], rows: int, *, returning: bool
 ) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in _fields(model, names))
+    columns = ", ".join(_quote(f.column) for f in _fields(model, names))
     placeholders = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * rows)
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES {placeholders}"  # noqa: S608
+    sql = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES {placeholders}"  # noqa: S608
     pk = model._meta.pk
-    return f"{sql} RETURNING {quote(pk.column)}" if returning and pk is not None else sql
-
-
-def _prepared(
-    model: type[models.Model], names: tuple[str, ...], row: Mapping[str, Any]
-) -> list[Any]:
-    return [f.get_db_prep_save(row[f.attname], connection) for f in _fields(model, names)]
+    return f"{sql} RETURNING {_quote(pk.column)}" if returning and pk is not None else sql
 
 
 def insert(model: type[models.Model], values: Mapping[str, Any]) -> int:
     """Insert one row (by attribute names, e.g. `payment_id`) and return its primary key."""
-    names = tuple(values)
-    with connection.cursor() as cursor:
-        if connection.features.can_return_columns_from_insert:
-            cursor.execute(
-                _insert_sql(model, names, 1, returning=True), _prepared(model, names, values)
-            )
-            return int(cursor.fetchone()[0])
-        cursor.execute(
-            _insert_sql(model, names, 1, returning=False), _prepared(model, names, values)
-        )
-        return int(cursor.lastrowid)
+    db, names = _db(), tuple(values)
+    params = _values(db, _fields(model, names), values)
+    returning = db.features.can_return_columns_from_insert
+    with db.cursor() as cursor:
+        cursor.execute(_insert_sql(model, names, 1, returning=returning), params)
+        return int(cursor.fetchone()[0] if returning else cursor.lastrowid)
 
 
 def insert_many(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert rows that all name the same columns, in one statement."""
     if not rows:
         return
-    names = tuple(rows[0])
-    params = [value for row in rows for value in _prepared(model, names, row)]
-    with connection.cursor() as cursor:
+    db, names = _db(), tuple(rows[0])
+    fields = _fields(model, names)
+    params = [value for row in rows for value in _values(db, fields, row)]
+    with db.cursor() as cursor:
         cursor.execute(_insert_sql(model, names, len(rows), returning=False), params)
 
 
 @cache
 def _update_sql(model: type[models.Model], names: tuple[str, ...], where: tuple[str, ...]) -> str:
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(f.column)} = %s" for f in _fields(model, names))
-    conditions = " AND ".join(f"{quote(f.column)} = %s" for f in _fields(model, where))
-    return f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
+    assignments = ", ".join(f"{_quote(f.column)} = %s" for f in _fields(model, names))
+    conditions = " AND ".join(f"{_quote(f.column)} = %s" for f in _fields(model, where))
+    return f"UPDATE {_quote(model._meta.db_table)} SET {assignments} WHERE {conditions}"  # noqa: S608
 
 
 def update(
     model: type[models.Model], *, where: Mapping[str, Any], values: Mapping[str, Any]
 ) -> int:
     """`UPDATE ... SET values WHERE column = value AND ...`; returns the number of rows changed."""
-    names, conditions = tuple(values), tuple(where)
-    params = _prepared(model, names, values) + [
-        f.get_db_prep_value(where[f.attname], connection) for f in _fields(model, conditions)
-    ]
-    with connection.cursor() as cursor:
+    db, names, conditions = _db(), tuple(values), tuple(where)
+    params = _values(db, _fields(model, names), values) + _conditions(
+        db, _fields(model, conditions), where
+    )
+    with db.cursor() as cursor:
         cursor.execute(_update_sql(model, names, conditions), params)
         return int(cursor.rowcount)
 
 
 @cache
 def _select_sql(model: type[models.Model], names: tuple[str, ...], where: tuple[str, ...]) -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in _fields(model, names))
-    conditions = " AND ".join(f"{quote(f.column)} = %s" for f in _fields(model, where))
-    return f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {conditions}"  # noqa: S608
+    columns = ", ".join(_quote(f.column) for f in _fields(model, names))
+    conditions = " AND ".join(f"{_quote(f.column)} = %s" for f in _fields(model, where))
+    return f"SELECT {columns} FROM {_quote(model._meta.db_table)} WHERE {conditions}"  # noqa: S608
 
 
 def select(
     model: type[models.Model], columns: Sequence[str], *, where: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """`SELECT columns FROM table WHERE column = value AND ...`, as tuples of database values."""
-    conditions = tuple(where)
-    params = [f.get_db_prep_value(where[f.attname], connection) for f in _fields(model, conditions)]
-    with connection.cursor() as cursor:
+    db, conditions = _db(), tuple(where)
+    params = _conditions(db, _fields(model, conditions), where)
+    with db.cursor() as cursor:
         cursor.execute(_select_sql(model, tuple(columns), conditions), params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+@cache
+def _insert_with_children_sql(  # noqa: PLR0917 - a cache key, called in one place
+    parent: type[models.Model],
+    parent_names: tuple[str, ...],
+    child: type[models.Model],
+    link: str,
+    child_names: tuple[str, ...],
+    rows: int,
+) -> str:
+    db = _db()
+    parent_columns = ", ".join(_quote(f.column) for f in _fields(parent, parent_names))
+    parent_values = ", ".join(["%s"] * len(parent_names))
+    child_fields = _fields(child, child_names)
+    casts = ", ".join(f"CAST(%s AS {f.db_type(db)})" for f in child_fields)
+    aliases = ", ".join(f"c{i}" for i in range(len(child_fields)))
+    pk = _quote(parent._meta.pk.column)
+    link_column = _quote(_fields(child, (link,))[0].column)
+    return (
+        f"WITH parent AS (INSERT INTO {_quote(parent._meta.db_table)} ({parent_columns}) "  # noqa: S608
+        f"VALUES ({parent_values}) RETURNING {pk}) "
+        f"INSERT INTO {_quote(child._meta.db_table)} "
+        f"({link_column}, {', '.join(_quote(f.column) for f in child_fields)}) "
+        f"SELECT parent.{pk}, {aliases} FROM parent, "
+        f"(VALUES {', '.join([f'({casts})'] * rows)}) AS v({aliases}) "
+        f"RETURNING {link_column}"
+    )
+
+
+def insert_with_children(
+    parent: type[models.Model],
+    values: Mapping[str, Any],
+    *,
+    child: type[models.Model],
+    link: str,
+    rows: Sequence[Mapping[str, Any]],
+) -> int:
+    """Insert a row and its child rows (linked by `link`, e.g. `entry_id`); return the row's key.
+
+    On PostgreSQL both go in one statement, so the child rows arrive together with their parent.
+    """
+    db = _db()
+    if db.vendor != "postgresql" or not rows:
+        parent_id = insert(parent, values)
+        insert_many(child, [{link: parent_id, **row} for row in rows])
+        return parent_id
+    parent_names, child_names = tuple(values), tuple(rows[0])
+    child_fields = _fields(child, child_names)
+    params = _values(db, _fields(parent, parent_names), values) + [
+        value for row in rows for value in _values(db, child_fields, row)
+    ]
+    sql = _insert_with_children_sql(parent, parent_names, child, link, child_names, len(rows))
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return int(cursor.fetchone()[0])

@@ -186,12 +186,13 @@ def _write(
         "reverses_id": reverses.pk if reverses is not None else None,
         "actor_label": actor.label,
     }
-    entry_id = sql.insert(JournalEntry, values)
-    sql.insert_many(
-        JournalLine,
-        [
+    entry_id = sql.insert_with_children(
+        JournalEntry,
+        values,
+        child=JournalLine,
+        link="entry_id",
+        rows=[
             {
-                "entry_id": entry_id,
                 "account_id": line.account_id,
                 "amount_cents": line.amount_cents,
                 "open_item_id": line.open_item_id,
