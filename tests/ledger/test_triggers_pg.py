@@ -24,6 +24,20 @@ def _entry(budget_line: BudgetLine) -> JournalEntry:
     )
 
 
+def _bare_entry(budget_line: BudgetLine, key: str) -> JournalEntry:
+    """An entry written behind the services' back, so only the database can refuse it."""
+    entry: JournalEntry = JournalEntry.objects.create(
+        organisation_id=budget_line.organisation_id,
+        booking_date="2026-01-01",
+        created_at="2026-01-01T00:00Z",
+        kind=EntryKind.RECEIVABLE_CREATED,
+        text="x",
+        idempotency_key=key,
+        actor_label="x",
+    )
+    return entry
+
+
 def _execute(sql: str, params: list[object]) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -48,15 +62,7 @@ def test_unbalanced_entry_is_refused(budget_line: BudgetLine) -> None:
     entry = _entry(budget_line)
     account_id = entry.lines.first().account_id  # type: ignore[union-attr]
     with pytest.raises(DatabaseError, match="unbalanced by 5 cents"), transaction.atomic():
-        other = JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id,
-            booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z",
-            kind=EntryKind.RECEIVABLE_CREATED,
-            text="x",
-            idempotency_key="bad",
-            actor_label="x",
-        )
+        other = _bare_entry(budget_line, "bad")
         JournalLine.objects.bulk_create(
             [
                 JournalLine(entry=other, account_id=account_id, amount_cents=10),
@@ -69,15 +75,7 @@ def test_a_single_line_is_refused(budget_line: BudgetLine) -> None:
     entry = _entry(budget_line)
     account_id = entry.lines.first().account_id  # type: ignore[union-attr]
     with pytest.raises(DatabaseError, match="1 line"), transaction.atomic():
-        other = JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id,
-            booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z",
-            kind=EntryKind.RECEIVABLE_CREATED,
-            text="x",
-            idempotency_key="single",
-            actor_label="x",
-        )
+        other = _bare_entry(budget_line, "single")
         JournalLine.objects.create(entry=other, account_id=account_id, amount_cents=10)
 
 
@@ -90,15 +88,7 @@ def test_lines_added_to_an_existing_entry_are_refused(budget_line: BudgetLine) -
 
 def test_entry_without_lines_is_refused_at_commit(budget_line: BudgetLine) -> None:
     with pytest.raises(DatabaseError, match="0 line"), transaction.atomic():
-        JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id,
-            booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z",
-            kind=EntryKind.RECEIVABLE_CREATED,
-            text="x",
-            idempotency_key="empty",
-            actor_label="x",
-        )
+        _bare_entry(budget_line, "empty")
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
@@ -118,15 +108,7 @@ def test_lines_on_accounts_of_another_organisation_are_refused(budget_line: Budg
     own_account = entry.lines.first().account_id  # type: ignore[union-attr]
     foreign_account = foreign.lines.first().account_id  # type: ignore[union-attr]
     with pytest.raises(DatabaseError, match="another organisation"), transaction.atomic():
-        mixed = JournalEntry.objects.create(
-            organisation_id=budget_line.organisation_id,
-            booking_date="2026-01-01",
-            created_at="2026-01-01T00:00Z",
-            kind=EntryKind.RECEIVABLE_CREATED,
-            text="x",
-            idempotency_key="mixed",
-            actor_label="x",
-        )
+        mixed = _bare_entry(budget_line, "mixed")
         JournalLine.objects.bulk_create(
             [
                 JournalLine(entry=mixed, account_id=own_account, amount_cents=10),
@@ -136,7 +118,11 @@ def test_lines_on_accounts_of_another_organisation_are_refused(budget_line: Budg
 
 
 def test_audit_log_and_payment_events_are_append_only_too(budget_line: BudgetLine) -> None:
-    with pytest.raises(DatabaseError, match="append-only"):
-        _execute("UPDATE core_auditentry SET action = 'x'", [])
-    with pytest.raises(DatabaseError, match="append-only"):
-        _execute("DELETE FROM core_auditentry", [])
+    org = budget_line.organisation
+    receivable = factories.receivable(org, factories.department(org), budget_line, 100)
+    factories.payment(org, receivable)  # writes a payment event and audit entries
+    for table in ("core_auditentry", "payments_paymentevent"):
+        with pytest.raises(DatabaseError, match="append-only"):
+            _execute(f"UPDATE {table} SET created_at = now()", [])  # noqa: S608
+        with pytest.raises(DatabaseError, match="append-only"):
+            _execute(f"DELETE FROM {table}", [])  # noqa: S608
