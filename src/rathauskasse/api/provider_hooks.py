@@ -17,10 +17,14 @@ MAX_BODY_BYTES = 64 * 1024
 @csrf_exempt
 @require_POST
 def notify(request: HttpRequest, provider: str) -> JsonResponse:
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_BODY_BYTES:
+    length = request.headers.get("Content-Length") or "0"
+    if not length.isdigit() or int(length) > MAX_BODY_BYTES:
         return JsonResponse(
-            {"title": "Zu groß", "status": 413, "code": "payload_too_large"},
+            {
+                "title": "Die Benachrichtigung ist zu groß.",
+                "status": 413,
+                "code": "payload_too_large",
+            },
             status=413,
             content_type="application/problem+json",
         )

@@ -270,3 +270,21 @@ def test_an_unreachable_platform_gets_the_notification_again_later(
     started.refresh_from_db()
     assert started.status == PaymentStatus.SUCCEEDED
     assert SandboxNotification.objects.get().attempts == 2
+
+
+def test_an_oversized_notification_is_refused_unread(client: Client, started: Payment) -> None:
+    response = client.post(
+        "/providers/sandbox/notify/", data=b"x" * (64 * 1024 + 1), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    started.refresh_from_db()
+    assert started.status == PaymentStatus.STARTED
+
+
+def test_notifications_for_an_unknown_provider_are_refused(client: Client, db: None) -> None:
+    response = client.post(
+        "/providers/nowhere/notify/", data=b"{}", content_type="application/json"
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "unknown_provider"
