@@ -6,7 +6,62 @@ Amounts are integer cents.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Person(NamedTuple):
+    """A debtor as the notice's address field shows it."""
+
+    name: str
+    street: str
+    postcode: str = "52349"
+    city: str = "Musterstadt"
+
+
+class Notice(NamedTuple):
+    """An open notice (Bescheid) with its debtor and due date.
+
+    `purpose` may name {year}, {next_year}, {month} or {next_month} (e.g. "November 2026"),
+    so that the demo reads as current whenever it is loaded.
+    """
+
+    purpose: str
+    department: str
+    budget_line: str
+    cents: int
+    debtor: Person
+    due_in_days: int
+
+
+class PaidNotice(NamedTuple):
+    """A notice the demo pays at once through the sandbox.
+
+    `paid_cents` above `cents` is an overpayment, which the cash office pays back
+    (`refund_cents`): the one kind of partial refund that leaves the notice settled.
+    """
+
+    purpose: str
+    department: str
+    budget_line: str
+    cents: int
+    debtor: Person
+    method: str
+    paid_cents: int | None = None
+    refund_cents: int = 0
+    refund_reason: str = ""
+
+
+class StaffUser(NamedTuple):
+    username: str
+    first_name: str
+    last_name: str
+    password: str
+    role: str
+    department: str | None = None
+    #: Django's admin site; clerks and department heads work in the back office only.
+    is_staff: bool = False
+    is_superuser: bool = False
+
 
 ORGANISATION: dict[str, Any] = {
     "slug": "musterstadt",
@@ -41,8 +96,10 @@ BUDGET_LINES: dict[str, tuple[str, str, str, str]] = {
     "122020.431200": ("Gebühren Bewohnerparken", "12.2.02", "431200", "3200"),
     "122030.456100": ("Verwarn- und Bußgelder", "12.2.03", "456100", "3200"),
     "122040.431300": ("Sondernutzungsgebühren", "12.2.04", "431300", "3200"),
+    "122050.431500": ("Gebühren Gewerbeangelegenheiten", "12.2.05", "431500", "3200"),
     "521010.431400": ("Gebühren Bauaufsicht", "52.1.01", "431400", "6300"),
     "365010.432100": ("Elternbeiträge Kindertagesstätten", "36.5.01", "432100", "5100"),
+    "211010.432300": ("Elternbeiträge Offene Ganztagsschule", "21.1.01", "432300", "5100"),
     "362010.442100": ("Teilnahmebeiträge Ferienfreizeiten", "36.2.01", "442100", "5100"),
     "611010.401300": ("Hundesteuer", "61.1.01", "401300", "2000"),
     "553010.432200": ("Friedhofsgebühren", "55.3.01", "432200", "6700"),
@@ -264,7 +321,7 @@ SERVICES: list[dict[str, Any]] = [
         ],
         "fee_kind": "fixed",
         "fee_amount_cents": 2600,
-        "budget_line": "122010.431100",
+        "budget_line": "122050.431500",
         "payment_methods": _ONLINE,
     },
     {
@@ -375,229 +432,267 @@ SERVICES: list[dict[str, Any]] = [
     },
 ]
 
-# (purpose, department, budget line, cents, debtor, days until due)
-NOTICES: list[tuple[str, str, str, int, tuple[str, str, str, str], int]] = [
-    (
-        "Hundesteuer 2026",
+NOTICES: list[Notice] = [
+    Notice(
+        "Hundesteuer {year}",
         "Stadtkasse",
         "611010.401300",
         9600,
-        ("Erika Mustermann", "Heidestraße 17", "52349", "Musterstadt"),
+        Person("Erika Mustermann", "Heidestraße 17"),
         14,
     ),
-    (
-        "Hundesteuer 2026 (zwei Hunde)",
+    Notice(
+        "Hundesteuer {year} (zwei Hunde)",
         "Stadtkasse",
         "611010.401300",
         26400,
-        ("Hans Schmitz", "Kölner Landstraße 4", "52351", "Musterstadt"),
+        Person("Hans Schmitz", "Kölner Landstraße 4", "52351"),
         14,
     ),
-    (
+    Notice(
         "Verwarngeld Parkverstoß Markt",
         "Ordnungsamt",
         "122030.456100",
         2000,
-        ("Petra Schneider", "Schillerstraße 9", "52349", "Musterstadt"),
+        Person("Petra Schneider", "Schillerstraße 9"),
         7,
     ),
-    (
+    # Overdue, so that reminders have something to remind of.
+    Notice(
         "Verwarngeld Parken im Halteverbot",
         "Ordnungsamt",
         "122030.456100",
         3500,
-        ("Murat Yılmaz", "Bahnhofstraße 22", "52349", "Musterstadt"),
-        7,
+        Person("Murat Yılmaz", "Bahnhofstraße 22"),
+        -12,
     ),
-    (
-        "Verwarngeld Geschwindigkeit",
+    Notice(
+        "Verwarngeld Geschwindigkeitsverstoß",
         "Ordnungsamt",
         "122030.456100",
         3000,
-        ("Anna Becker", "Lindenweg 3", "52353", "Musterstadt"),
+        Person("Anna Becker", "Lindenweg 3", "52353"),
         10,
     ),
-    (
+    Notice(
         "Bußgeld Lärmschutz",
         "Ordnungsamt",
         "122030.456100",
         15000,
-        ("Klaus Wagner", "Am Mühlenteich 12", "52355", "Musterstadt"),
+        Person("Klaus Wagner", "Am Mühlenteich 12", "52355"),
         21,
     ),
-    (
+    Notice(
         "Gebührenbescheid Sondernutzung Gerüst",
         "Ordnungsamt",
         "122040.431300",
         12000,
-        ("Dachdeckerei Hoffmann GmbH", "Industriestraße 40", "52355", "Musterstadt"),
+        Person("Dachdeckerei Hoffmann GmbH", "Industriestraße 40", "52355"),
         30,
     ),
-    (
+    Notice(
         "Gebührenbescheid Sondernutzung Außengastronomie",
         "Ordnungsamt",
         "122040.431300",
         25000,
-        ("Café am Markt, Inh. L. Richter", "Markt 2", "52349", "Musterstadt"),
+        Person("Café am Markt, Inh. Lea Richter", "Markt 2"),
         30,
     ),
-    (
-        "Elternbeitrag Kita November 2026",
+    Notice(
+        "Elternbeitrag Kita {month}",
         "Jugendamt",
         "365010.432100",
         18700,
-        ("Sabine Koch", "Rosenstraße 8", "52351", "Musterstadt"),
+        Person("Sabine Koch", "Rosenstraße 8", "52351"),
         14,
     ),
-    (
-        "Elternbeitrag Kita Dezember 2026",
+    Notice(
+        "Elternbeitrag Kita {next_month}",
         "Jugendamt",
         "365010.432100",
         18700,
-        ("Sabine Koch", "Rosenstraße 8", "52351", "Musterstadt"),
+        Person("Sabine Koch", "Rosenstraße 8", "52351"),
         44,
     ),
-    (
-        "Elternbeitrag OGS November 2026",
+    Notice(
+        "Elternbeitrag OGS {month}",
         "Jugendamt",
-        "365010.432100",
+        "211010.432300",
         9500,
-        ("Thomas Weber", "Eichendorffstraße 27", "52353", "Musterstadt"),
+        Person("Thomas Weber", "Eichendorffstraße 27", "52353"),
         14,
     ),
-    (
+    Notice(
         "Gebührenbescheid Baugenehmigung Einfamilienhaus",
         "Bauamt",
         "521010.431400",
         148000,
-        ("Julia und Marco Fischer", "Am Sonnenhang 5", "52355", "Musterstadt"),
+        Person("Julia und Marco Fischer", "Am Sonnenhang 5", "52355"),
         30,
     ),
-    (
+    Notice(
         "Gebührenbescheid Abbruchanzeige",
         "Bauamt",
         "521010.431400",
         25000,
-        ("Wohnbau Musterstadt eG", "Gartenstraße 1", "52349", "Musterstadt"),
+        Person("Wohnbau Musterstadt eG", "Gartenstraße 1"),
         30,
     ),
-    (
+    Notice(
         "Gebührenbescheid Bauvoranfrage",
         "Bauamt",
         "521010.431400",
         42000,
-        ("Stefan Braun", "Weiherweg 11", "52351", "Musterstadt"),
+        Person("Stefan Braun", "Weiherweg 11", "52351"),
         30,
     ),
-    (
+    Notice(
         "Friedhofsgebühr Grabnutzung",
         "Stadtkasse",
         "553010.432200",
         98000,
-        ("Gisela Hartmann", "Kirchplatz 6", "52349", "Musterstadt"),
+        Person("Gisela Hartmann", "Kirchplatz 6"),
         30,
     ),
-    (
+    Notice(
         "Verwaltungsgebühr Reisepass",
         "Bürgeramt",
         "122010.431100",
         7000,
-        ("Lena Schulz", "Nordstraße 30", "52353", "Musterstadt"),
+        Person("Lena Schulz", "Nordstraße 30", "52353"),
         14,
     ),
-    (
+    Notice(
         "Verwaltungsgebühr Personalausweis",
         "Bürgeramt",
         "122010.431100",
         3700,
-        ("David Neumann", "Südring 14", "52351", "Musterstadt"),
+        Person("David Neumann", "Südring 14", "52351"),
         14,
     ),
-    (
+    Notice(
         "Verwaltungsgebühr Führungszeugnis",
         "Bürgeramt",
         "122010.431100",
         1300,
-        ("Maria Krüger", "Ahornallee 2", "52355", "Musterstadt"),
+        Person("Maria Krüger", "Ahornallee 2", "52355"),
         14,
     ),
-    (
-        "Gebühr Bewohnerparkausweis 2027",
+    Notice(
+        "Gebühr Bewohnerparkausweis {next_year}",
         "Ordnungsamt",
         "122020.431200",
         3070,
-        ("Jonas Wolf", "Altstadtgasse 5", "52349", "Musterstadt"),
+        Person("Jonas Wolf", "Altstadtgasse 5"),
         21,
     ),
-    (
-        "Gebühr Bewohnerparkausweis 2027",
+    Notice(
+        "Gebühr Bewohnerparkausweis {next_year}",
         "Ordnungsamt",
         "122020.431200",
         3070,
-        ("Fatma Demir", "Altstadtgasse 9", "52349", "Musterstadt"),
+        Person("Fatma Demir", "Altstadtgasse 9"),
         21,
     ),
-    (
-        "Teilnahmebeitrag Ferienfreizeit Sommer 2027",
+    Notice(
+        "Teilnahmebeitrag Ferienfreizeit Sommer {next_year}",
         "Jugendamt",
         "362010.442100",
         18000,
-        ("Nina Zimmermann", "Uferweg 3", "52353", "Musterstadt"),
+        Person("Nina Zimmermann", "Uferweg 3", "52353"),
         60,
     ),
-    (
+    Notice(
         "Gebührenbescheid Gewerbeanmeldung",
         "Ordnungsamt",
-        "122010.431100",
+        "122050.431500",
         2600,
-        ("Ali Kaya", "Marktstraße 18", "52349", "Musterstadt"),
+        Person("Ali Kaya", "Marktstraße 18"),
         14,
     ),
-    (
+    Notice(
         "Verwarngeld Radweg zugeparkt",
         "Ordnungsamt",
         "122030.456100",
         5500,
-        ("Martin Schäfer", "Wiesenstraße 2", "52351", "Musterstadt"),
-        7,
+        Person("Martin Schäfer", "Wiesenstraße 2", "52351"),
+        -5,
     ),
-    (
-        "Hundesteuer 2026",
+    Notice(
+        "Hundesteuer {year}",
         "Stadtkasse",
         "611010.401300",
         9600,
-        ("Ursula Lange", "Feldstraße 45", "52355", "Musterstadt"),
+        Person("Ursula Lange", "Feldstraße 45", "52355"),
         14,
     ),
-    (
+    Notice(
         "Gebührenbescheid Sondernutzung Container",
         "Ordnungsamt",
         "122040.431300",
         4500,
-        ("Entrümpelung Busch", "Gewerbepark 7", "52355", "Musterstadt"),
+        Person("Entrümpelung Busch", "Gewerbepark 7", "52355"),
         21,
     ),
 ]
 
-# Receivables that the demo pays through the sandbox, so the ledger has payment postings.
-PAID: list[tuple[str, str, str, int, str]] = [
-    ("Verwaltungsgebühr Meldebescheinigung", "Bürgeramt", "122010.431100", 1000, "card"),
-    ("Gebühr Bewohnerparkausweis 2026", "Ordnungsamt", "122020.431200", 3070, "paypal"),
-    ("Verwarngeld Parkverstoß Bahnhof", "Ordnungsamt", "122030.456100", 2500, "sepa_debit"),
-    ("Gebührenbescheid Bauakteneinsicht", "Bauamt", "521010.431400", 2500, "card"),
+PAID: list[PaidNotice] = [
+    PaidNotice(
+        "Verwaltungsgebühr Meldebescheinigung",
+        "Bürgeramt",
+        "122010.431100",
+        1000,
+        Person("Jan Hoffmann", "Goethestraße 12"),
+        "card",
+    ),
+    PaidNotice(
+        "Gebühr Bewohnerparkausweis {year}",
+        "Ordnungsamt",
+        "122020.431200",
+        3070,
+        Person("Sophie Meyer", "Altstadtgasse 14"),
+        "paypal",
+    ),
+    PaidNotice(
+        "Verwarngeld Parkverstoß Bahnhof",
+        "Ordnungsamt",
+        "122030.456100",
+        2500,
+        Person("Peter Lehmann", "Bahnhofstraße 3"),
+        "sepa_debit",
+    ),
+    PaidNotice(
+        "Gebührenbescheid Bauakteneinsicht",
+        "Bauamt",
+        "521010.431400",
+        2500,
+        Person("Karin Schröder", "Am Sonnenhang 9", "52355"),
+        "card",
+        paid_cents=5000,
+        refund_cents=2500,
+        refund_reason="Überzahlung: Gebühr doppelt gezahlt",
+    ),
 ]
 
-# username -> (first name, last name, password, role, department or None, superuser)
-STAFF: dict[str, tuple[str, str, str, str, str | None, bool]] = {
-    "admin": ("Ada", "Admin", "demo-admin-2026", "administrator", None, True),
-    "kasse": ("Karl", "Kasse", "demo-kasse-2026", "cash_office", None, False),
-    "buergeramt": ("Bea", "Bürger", "demo-buergeramt-2026", "clerk", "Bürgeramt", False),
-    "ordnungsamt-leitung": (
+# Fixed passwords, printed by the command: demo only, never on a server others can reach.
+STAFF: list[StaffUser] = [
+    StaffUser(
+        "admin",
+        "Ada",
+        "Admin",
+        "demo-admin-2026",
+        "administrator",
+        is_staff=True,
+        is_superuser=True,
+    ),
+    StaffUser("kasse", "Karl", "Kasse", "demo-kasse-2026", "cash_office", is_staff=True),
+    StaffUser("buergeramt", "Bea", "Bürger", "demo-buergeramt-2026", "clerk", "Bürgeramt"),
+    StaffUser(
+        "ordnungsamt-leitung",
         "Olaf",
         "Ordnung",
         "demo-ordnungsamt-2026",
         "department_head",
         "Ordnungsamt",
-        False,
     ),
-}
+]

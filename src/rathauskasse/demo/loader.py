@@ -1,0 +1,250 @@
+"""Building the demo city through the domains' own services, all in one transaction.
+
+Nothing here writes a row directly: the demo goes through the same rules, postings and audit
+entries as real use, so what it shows is what the product does. It either creates everything or,
+when the organisation exists already, nothing at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from rathauskasse.catalogue.services import create_service
+from rathauskasse.core import audit
+from rathauskasse.core.models import User
+from rathauskasse.demo import data
+from rathauskasse.ledger import selectors as ledger_selectors
+from rathauskasse.organisations import services as organisations
+from rathauskasse.organisations.models import BudgetLine, Department, Organisation, Role
+from rathauskasse.payments import services as payments
+from rathauskasse.payments.models import PaymentStatus, RefundState
+from rathauskasse.providers.sandbox import server as sandbox
+from rathauskasse.receivables.models import Receivable, ReceivableSource
+from rathauskasse.receivables.services import Debtor, LineInput, create_receivable
+
+ACTOR = audit.Actor(label="demo")
+
+MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+
+
+class DemoFailed(Exception):
+    """The demo data did not turn out as intended; the transaction is rolled back."""
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    organisation: Organisation
+    #: False when the city existed already; then nothing was written.
+    created: bool
+    #: Demo user names that existed before; they were neither changed nor given a role.
+    kept_usernames: tuple[str, ...] = ()
+
+
+def find_demo() -> Organisation | None:
+    return Organisation.objects.filter(slug=data.ORGANISATION["slug"]).first()
+
+
+def calendar_words(today: dt.date) -> dict[str, str]:
+    """The words a notice's purpose may name, e.g. {"month": "November 2026"}."""
+    next_month = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return {
+        "year": str(today.year),
+        "next_year": str(today.year + 1),
+        "month": f"{MONTHS[today.month - 1]} {today.year}",
+        "next_month": f"{MONTHS[next_month.month - 1]} {next_month.year}",
+    }
+
+
+@transaction.atomic
+def load(*, today: dt.date) -> Loaded:
+    """Create the demo city, or find it (and write nothing) when it exists already."""
+    # Checked inside the transaction: on SQLite it begins IMMEDIATE, so a second loader started at
+    # the same moment waits here and then finds the city; on PostgreSQL the unique slug refuses it.
+    existing = find_demo()
+    if existing is not None:
+        return Loaded(organisation=existing, created=False)
+    organisation = organisations.create_organisation(actor=ACTOR, **data.ORGANISATION)
+    departments = {
+        spec["name"]: organisations.create_department(
+            actor=ACTOR, organisation=organisation, **spec
+        )
+        for spec in data.DEPARTMENTS
+    }
+    lines = {
+        code: organisations.create_budget_line(
+            actor=ACTOR,
+            organisation=organisation,
+            code=code,
+            name=name,
+            product=product,
+            account=account,
+            cost_centre=cost_centre,
+        )
+        for code, (name, product, account, cost_centre) in data.BUDGET_LINES.items()
+    }
+    for spec in data.SERVICES:
+        fields = dict(spec)
+        fields["department"] = departments[spec["department"]]
+        if "budget_line" in spec:
+            fields["budget_line"] = lines[spec["budget_line"]]
+        create_service(actor=ACTOR, organisation=organisation, **fields)
+
+    words = calendar_words(today)
+    for notice in data.NOTICES:
+        _create_notice(
+            organisation=organisation,
+            department=departments[notice.department],
+            line=lines[notice.budget_line],
+            purpose=notice.purpose.format(**words),
+            cents=notice.cents,
+            debtor=notice.debtor,
+            due_date=today + dt.timedelta(days=notice.due_in_days),
+        )
+    for paid in data.PAID:
+        _pay(
+            organisation=organisation,
+            department=departments[paid.department],
+            line=lines[paid.budget_line],
+            spec=paid,
+            purpose=paid.purpose.format(**words),
+            today=today,
+        )
+    kept = _create_staff(organisation=organisation, departments=departments)
+
+    report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
+    if not report.ok:
+        raise DemoFailed("Das Hauptbuch ist nicht stimmig: " + " ".join(report.problems))
+    return Loaded(organisation=organisation, created=True, kept_usernames=kept)
+
+
+def _create_notice(
+    *,
+    organisation: Organisation,
+    department: Department,
+    line: BudgetLine,
+    purpose: str,
+    cents: int,
+    debtor: data.Person,
+    due_date: dt.date,
+    allows_overpayment: bool = False,
+) -> Receivable:
+    return create_receivable(
+        actor=ACTOR,
+        organisation=organisation,
+        department=department,
+        lines=[LineInput(text=purpose, amount_cents=cents, budget_line=line)],
+        purpose=purpose,
+        debtor=Debtor(
+            name=debtor.name, street=debtor.street, postcode=debtor.postcode, city=debtor.city
+        ),
+        source=ReceivableSource.NOTICE,
+        due_date=due_date,
+        allows_overpayment=allows_overpayment,
+    )
+
+
+def _pay(
+    *,
+    organisation: Organisation,
+    department: Department,
+    line: BudgetLine,
+    spec: data.PaidNotice,
+    purpose: str,
+    today: dt.date,
+) -> None:
+    """Pay a notice the way a citizen does: start, decide on the sandbox's page, poll."""
+    overpaid = spec.paid_cents is not None and spec.paid_cents > spec.cents
+    receivable = _create_notice(
+        organisation=organisation,
+        department=department,
+        line=line,
+        purpose=purpose,
+        cents=spec.cents,
+        debtor=spec.debtor,
+        due_date=today,
+        allows_overpayment=overpaid,
+    )
+    payment = payments.create_payment(
+        actor=ACTOR,
+        organisation=organisation,
+        allocations=[payments.AllocationInput(receivable, spec.paid_cents)],
+        provider="sandbox",
+        method=spec.method,
+    )
+    payments.start_payment(payment=payment, actor=ACTOR)
+    sandbox.decide(
+        reference=payment.provider_reference,
+        outcome=sandbox.Outcome.SUCCEED,
+        payer_method=spec.method,
+    )
+    # A status poll rather than the sandbox's notification: that one is only delivered after the
+    # commit, over HTTP, to a server that may not be running yet.
+    payment = payments.sync_payment(payment=payment)
+    if payment.status != PaymentStatus.SUCCEEDED:
+        raise DemoFailed(f"Die Demo-Zahlung für „{purpose}“ endete mit „{payment.status}“.")
+    if spec.refund_cents:
+        refund = payments.refund_payment(
+            actor=ACTOR, payment=payment, amount_cents=spec.refund_cents, reason=spec.refund_reason
+        )
+        if refund.status != RefundState.SUCCEEDED:
+            raise DemoFailed(f"Die Demo-Erstattung für „{purpose}“ endete mit „{refund.status}“.")
+
+
+def _create_staff(
+    *, organisation: Organisation, departments: dict[str, Department]
+) -> tuple[str, ...]:
+    """Create the demo accounts; a name that is taken already is left alone (and returned)."""
+    taken = set(
+        User.objects.filter(username__in=[spec.username for spec in data.STAFF]).values_list(
+            "username", flat=True
+        )
+    )
+    for spec in data.STAFF:
+        if spec.username in taken:
+            # Perhaps the operator's own superuser from `createsuperuser`: the demo must not
+            # reset its password, nor hand it a role nobody asked for.
+            continue
+        user = User.objects.create_user(
+            spec.username,
+            email=f"{spec.username}@musterstadt.example",
+            password=spec.password,
+            first_name=spec.first_name,
+            last_name=spec.last_name,
+            is_staff=spec.is_staff,
+            is_superuser=spec.is_superuser,
+        )
+        audit.record(
+            actor=ACTOR,
+            action="user.created",
+            obj=user,
+            organisation_id=organisation.pk,
+            after={
+                "username": spec.username,
+                "is_staff": spec.is_staff,
+                "is_superuser": spec.is_superuser,
+            },
+        )
+        organisations.grant_role(
+            actor=ACTOR,
+            organisation=organisation,
+            user=user,
+            role=Role(spec.role),
+            department=departments[spec.department] if spec.department else None,
+        )
+    return tuple(spec.username for spec in data.STAFF if spec.username in taken)
