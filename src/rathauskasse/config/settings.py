@@ -127,14 +127,9 @@ STORAGES = {
 }
 
 # Background work: django-tasks with its database backend; `manage.py db_worker` runs the queue.
-# TASKS_BACKEND=immediate runs every task in-process at enqueue time (tests, single-process demos).
-_TASK_BACKENDS = {
-    "database": "django_tasks_db.DatabaseBackend",
-    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
-}
-TASKS = {
-    "default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="database")]},
-}
+# The backend must be able to run a task later (`run_after`): payment expiry, webhook and refund
+# retries are scheduled that way, so an "immediate" backend is not an option.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kasse@musterstadt.example")

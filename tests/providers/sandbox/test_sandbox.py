@@ -288,3 +288,20 @@ def test_notifications_for_an_unknown_provider_are_refused(client: Client, db: N
     )
     assert response.status_code == 422
     assert response.json()["code"] == "unknown_provider"
+
+
+@pytest.mark.parametrize("method", ["wero", "giropay", "sepa_debit"])
+def test_the_page_offers_and_preselects_the_method_the_payment_started_with(
+    client: Client, org: Organisation, department: Department, budget_line: BudgetLine, method: str
+) -> None:
+    payment = factories.payment(
+        org, factories.receivable(org, department, budget_line, 1000), method=method
+    )
+    services.start_payment(payment=payment, actor=factories.ACTOR)
+    payment.refresh_from_db()
+    html = client.get(_page(payment)).content.decode()
+    assert f'value="{method}"' in html
+    form = client.get(_page(payment)).context["form"]
+    assert form["payer_method"].value() == method
+    client.post(_page(payment), {"payer_method": method, "outcome": "succeed"})
+    assert server.find(reference=payment.provider_reference).payer_method == method  # type: ignore[union-attr]

@@ -56,7 +56,13 @@ OUTCOME_LABELS = {
     Outcome.PENDING_FAIL: "bleibt in Bearbeitung, scheitert später",
 }
 
-PAYER_METHODS = {"card": "Kreditkarte", "paypal": "PayPal", "sepa_debit": "SEPA-Lastschrift"}
+PAYER_METHODS = {
+    "card": "Kreditkarte",
+    "paypal": "PayPal",
+    "sepa_debit": "SEPA-Lastschrift",
+    "wero": "Wero",
+    "giropay": "giropay",
+}
 
 
 class SandboxError(Exception):

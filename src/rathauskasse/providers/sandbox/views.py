@@ -17,7 +17,8 @@ def pay(request: HttpRequest, reference: str) -> HttpResponse:
     txn = server.find(reference=reference)
     if txn is None:
         raise Http404("Diese Testzahlung gibt es nicht.")
-    form = DecisionForm(request.POST or None)
+    # The method the payment was started with is preselected; the payer may pick another label.
+    form = DecisionForm(request.POST or None, initial={"payer_method": txn.method})
     if request.method == "POST" and txn.state == SandboxState.STARTED and form.is_valid():
         txn = server.decide(
             reference=reference,
