@@ -65,7 +65,7 @@ ledger-check: install ## Verify every posting and the trial balance
 	$(PY) manage.py ledger_check
 
 bench: install-dev ## Run the benchmarks (set DATABASE_URL to a PostgreSQL database)
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean: ## Remove the virtual environment and local data
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

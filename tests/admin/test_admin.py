@@ -148,3 +148,24 @@ def test_root_leads_to_the_admin(client: Client) -> None:
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
+
+
+def test_staff_account_changes_are_audited_but_passwords_never_logged(
+    admin_client: Client, db: None
+) -> None:
+    user = User.objects.create_user("bea", password="alt-und-lang-2026")
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    response = admin_client.post(
+        url,
+        {
+            "password1": "Neu-und-geheim-2026",
+            "password2": "Neu-und-geheim-2026",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("Neu-und-geheim-2026")
+    entry = AuditEntry.objects.get(action="user.password_changed_in_admin")
+    assert (entry.actor_label, entry.object_id) == ("admin", str(user.pk))
+    assert "Neu-und-geheim" not in str(entry.before) + str(entry.after)

@@ -166,3 +166,21 @@ def test_creation_schedules_the_expiry_check(
     _flush_on_commit()
     scheduled = [r for r in default_task_backend.results if r.task.name == "check_payment"]  # type: ignore[attr-defined]
     assert [(r.args, r.task.run_after) for r in scheduled] == [([payment.pk], payment.expires_at)]
+
+
+def test_the_database_refuses_an_unknown_method_or_event_source(
+    org: Organisation, department: Department, budget_line: BudgetLine
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    from rathauskasse.payments.models import PaymentEvent
+
+    payment = _create(
+        org, services.AllocationInput(factories.receivable(org, department, budget_line))
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(method="cash")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaymentEvent.objects.create(
+            payment=payment, created_at=payment.created_at, kind="x", source="rumour"
+        )

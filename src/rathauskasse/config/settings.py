@@ -131,7 +131,15 @@ STORAGES = {
 # retries are scheduled that way, so an "immediate" backend is not an option.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# E-mail as one URL (django-environ), e.g. smtp+tls://user:password@mail.example:587
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kasse@musterstadt.example")
 
 # Payment providers: identifier -> dotted path of the factory that builds it. The payments domain
@@ -143,7 +151,7 @@ PAYMENT_PROVIDERS = {
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="sandbox-demo-secret")
 # How long the sandbox keeps a "pending" payment before it decides (seconds).
 SANDBOX_PENDING_SECONDS = env.int("SANDBOX_PENDING_SECONDS", default=15)
-# How long a started payment may wait for the payer before it expires (minutes).
+# Minutes after its creation when an unfinished payment is checked with its provider and stopped.
 PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=120)
 
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)

@@ -7,10 +7,13 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import models, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from rathauskasse.core import audit
 from rathauskasse.core.models import AuditEntry, User
+
+#: Form fields whose values never go into the audit log, only the fact that they changed.
+_SECRET_FIELDS = frozenset({"password", "password1", "password2"})
 
 
 def _jsonable(value: Any) -> Any:
@@ -34,7 +37,9 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 obj=obj,
                 organisation_id=getattr(obj, "organisation_id", None),
                 after={
-                    name: _jsonable(getattr(obj, name, form.cleaned_data.get(name)))
+                    name: "(geändert)"
+                    if name in _SECRET_FIELDS
+                    else _jsonable(getattr(obj, name, form.cleaned_data.get(name)))
                     for name in form.changed_data
                 },
             )
@@ -68,7 +73,27 @@ admin.site.site_header = "Rathauskasse – Verwaltung"
 admin.site.site_title = "Rathauskasse"
 admin.site.index_title = "Technische Verwaltung"
 
-admin.site.register(User, UserAdmin)
+
+@admin.register(User)
+class AuditedUserAdmin(AuditedModelAdmin, UserAdmin[User]):
+    """Staff accounts: every change is audited, a new password as the fact, never its value."""
+
+    def user_change_password(
+        self,
+        request: HttpRequest,
+        id: str,  # noqa: A002 - the name Django passes it by
+        form_url: str = "",
+    ) -> HttpResponse:
+        response = super().user_change_password(request, id, form_url)
+        if response.status_code == 302:  # saved; a form with errors is shown again with 200
+            assert isinstance(request.user, User)
+            audit.record(
+                actor=audit.Actor.user(request.user),
+                action="user.password_changed_in_admin",
+                object_type="core.user",
+                object_id=id,
+            )
+        return response
 
 
 @admin.register(AuditEntry)

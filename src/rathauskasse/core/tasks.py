@@ -1,6 +1,9 @@
-"""Background work through django-tasks, always enqueued after the transaction commits.
+"""Background work through django-tasks, enqueued as part of the change that causes it.
 
-A task sees only committed data, and a rolled-back change never leaves a task behind.
+With the database backend (the platform's configuration) the task row is written in the caller's
+transaction: a transactional outbox. The task exists if and only if the change committed, and a
+worker sees it only after the commit, so it always reads committed data. A backend that keeps
+its queue elsewhere (a broker, the test double) gets the task right after the commit instead.
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django_tasks import task_backends
+from django_tasks_db import DatabaseBackend
 
 
-def enqueue_on_commit(
-    task: Any, *args: Any, run_after: dt.datetime | None = None, **kwargs: Any
-) -> None:
-    def _enqueue() -> None:
-        target = task.using(run_after=run_after) if run_after is not None else task
+def enqueue(task: Any, *args: Any, run_after: dt.datetime | None = None, **kwargs: Any) -> None:
+    target = task.using(run_after=run_after) if run_after is not None else task
+    if isinstance(task_backends[target.backend], DatabaseBackend):
         target.enqueue(*args, **kwargs)
-
-    transaction.on_commit(_enqueue, robust=False)
+        return
+    transaction.on_commit(lambda: target.enqueue(*args, **kwargs), robust=False)

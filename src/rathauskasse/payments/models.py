@@ -110,6 +110,9 @@ class Payment(models.Model):
                 condition=Q(status__in=PaymentStatus.values), name="payment_status"
             ),
             models.CheckConstraint(
+                condition=Q(method__in=PaymentMethod.values), name="payment_method"
+            ),
+            models.CheckConstraint(
                 condition=Q(refund_status__in=RefundStatus.values), name="payment_refund_status"
             ),
             models.CheckConstraint(
@@ -187,6 +190,9 @@ class PaymentEvent(AppendOnlyModel):
         verbose_name_plural = "Zahlungsereignisse"
         ordering = ("id",)
         constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(source__in=EventSource.values), name="payment_event_source"
+            ),
             # The same status change is recorded once, however often and however it is reported.
             models.UniqueConstraint(
                 fields=["payment", "to_status"],

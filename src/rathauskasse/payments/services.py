@@ -34,7 +34,7 @@ from django.urls import reverse
 from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import DomainError, ValidationFailed
 from rathauskasse.core.money import Money
-from rathauskasse.core.tasks import enqueue_on_commit
+from rathauskasse.core.tasks import enqueue
 from rathauskasse.ledger import rules
 from rathauskasse.ledger import services as ledger
 from rathauskasse.ledger.models import EntryKind
@@ -197,7 +197,7 @@ def create_payment(
     )
     from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
 
-    enqueue_on_commit(tasks.check_payment, payment.pk, run_after=payment.expires_at)
+    enqueue(tasks.check_payment, payment.pk, run_after=payment.expires_at)
     return payment
 
 
@@ -680,9 +680,7 @@ def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
     except ProviderUnavailable:
         from rathauskasse.payments import tasks  # noqa: PLC0415
 
-        enqueue_on_commit(
-            tasks.retry_refund, refund.pk, run_after=clock.now() + dt.timedelta(minutes=5)
-        )
+        enqueue(tasks.retry_refund, refund.pk, run_after=clock.now() + dt.timedelta(minutes=5))
         return refund
     with transaction.atomic():
         locked = Refund.objects.select_for_update().get(pk=refund.pk)

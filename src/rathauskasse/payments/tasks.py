@@ -8,7 +8,7 @@ import logging
 from django_tasks import task
 
 from rathauskasse.core import audit, clock
-from rathauskasse.core.tasks import enqueue_on_commit
+from rathauskasse.core.tasks import enqueue
 from rathauskasse.payments import services
 from rathauskasse.payments.models import Payment, Refund
 
@@ -33,7 +33,7 @@ def check_payment(payment_id: int) -> str:
     except services.ProviderFailed:
         logger.warning("payment %s: provider unreachable, checking again later", payment.public_id)
     if not payment.is_finished:
-        enqueue_on_commit(check_payment, payment.pk, run_after=clock.now() + RECHECK_AFTER)
+        enqueue(check_payment, payment.pk, run_after=clock.now() + RECHECK_AFTER)
     return str(payment.status)
 
 

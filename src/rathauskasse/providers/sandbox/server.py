@@ -17,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from rathauskasse.core import clock
-from rathauskasse.core.tasks import enqueue_on_commit
+from rathauskasse.core.tasks import enqueue
 from rathauskasse.providers.sandbox.models import (
     SandboxNotification,
     SandboxRefund,
@@ -131,9 +131,9 @@ def _set_state(
     )
     from rathauskasse.providers.sandbox import tasks  # noqa: PLC0415 - tasks import this module
 
-    enqueue_on_commit(tasks.deliver_notification, notification.pk)
+    enqueue(tasks.deliver_notification, notification.pk)
     if state == SandboxState.PENDING:
-        enqueue_on_commit(
+        enqueue(
             tasks.settle_pending,
             txn.reference,
             run_after=clock.now() + dt.timedelta(seconds=settings.SANDBOX_PENDING_SECONDS),
@@ -255,7 +255,7 @@ def deliver(notification_id: int) -> bool:
         if attempts <= len(RETRY_DELAYS):
             from rathauskasse.providers.sandbox import tasks  # noqa: PLC0415
 
-            enqueue_on_commit(
+            enqueue(
                 tasks.deliver_notification,
                 notification.pk,
                 run_after=clock.now() + RETRY_DELAYS[attempts - 1],
