@@ -167,3 +167,10 @@ def test_actor_label_and_source_are_recorded(
     assert event is not None
     assert event.source == EventSource.STAFF
     assert AuditEntry.objects.filter(action="payment.succeeded", actor_label="kasse").exists()
+
+
+def test_every_provider_state_is_a_payment_status() -> None:
+    """`apply_report` moves a payment to the status named like the provider's state."""
+    from rathauskasse.payments.contract import ProviderState
+
+    assert {state.value for state in ProviderState} <= set(PaymentStatus.values)

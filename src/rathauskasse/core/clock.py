@@ -28,10 +28,6 @@ def today() -> dt.date:
     return now().astimezone(BERLIN).date()
 
 
-def business_date(instant: dt.datetime) -> dt.date:
-    return instant.astimezone(BERLIN).date()
-
-
 @contextmanager
 def frozen(at: dt.datetime) -> Iterator[dt.datetime]:
     """Freeze `now()` at `at` (naive values are read as Europe/Berlin) for the block."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Sum
 
 from rathauskasse.ledger.models import Account, AccountKind, JournalEntry, JournalLine
 
@@ -44,17 +44,6 @@ def open_item_balance(*, organisation_id: int, open_item_id: int) -> int:
     return open_item_balances(organisation_id=organisation_id, open_item_ids=[open_item_id])[
         open_item_id
     ]
-
-
-def entries_for_open_item(*, organisation_id: int, open_item_id: int) -> QuerySet[JournalEntry]:
-    return (
-        JournalEntry.objects.filter(
-            organisation_id=organisation_id, lines__open_item_id=open_item_id
-        )
-        .distinct()
-        .prefetch_related("lines__account")
-        .order_by("id")
-    )
 
 
 def account_balances(*, organisation_id: int) -> list[tuple[Account, int]]:

@@ -47,10 +47,6 @@ def get_provider(identifier: str) -> PaymentProvider:
     return _instances[identifier]
 
 
-def identifiers() -> list[str]:
-    return sorted({*_configured(), *_overrides})
-
-
 @contextmanager
 def override(identifier: str, provider: PaymentProvider) -> Iterator[PaymentProvider]:
     """Use `provider` under `identifier` for the block (tests, fault injection)."""

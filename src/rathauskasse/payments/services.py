@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -432,34 +432,15 @@ def apply_report(*, payment: Payment, report: StatusReport, source: EventSource)
             provider_reference=report.provider_reference
         )
         payment.provider_reference = report.provider_reference
-    moves: dict[ProviderState, Callable[..., Payment]] = {
-        ProviderState.PENDING: mark_pending,
-        ProviderState.SUCCEEDED: confirm_payment,
-        ProviderState.CANCELLED: cancel_payment,
-        ProviderState.EXPIRED: expire_payment,
-    }
     try:
-        if report.state == ProviderState.STARTED:
-            if payment.status != PaymentStatus.CREATED:
-                return payment
-            return _transition(
-                payment=payment,
-                to=PaymentStatus.STARTED,
-                source=source,
-                actor=actor,
-                provider_event_id=report.event_id,
-                provider_reference=report.provider_reference,
-            )
-        if report.state == ProviderState.FAILED:
-            return fail_payment(
-                payment=payment,
-                source=source,
-                actor=actor,
-                reason=report.failure_reason,
-                provider_event_id=report.event_id,
-            )
-        return moves[report.state](
-            payment=payment, source=source, actor=actor, provider_event_id=report.event_id
+        # Provider states are named like ours, so a report is the transition of the same name.
+        return _transition(
+            payment=payment,
+            to=PaymentStatus(report.state),
+            source=source,
+            actor=actor,
+            provider_event_id=report.event_id,
+            failure_reason=report.failure_reason,
         )
     except TransitionNotAllowed:
         current = Payment.objects.get(pk=payment.pk)
