@@ -50,8 +50,8 @@ def _insert_sql(
     model: type[models.Model], names: tuple[str, ...], rows: int, *, returning: bool
 ) -> str:
     columns = ", ".join(_quote(f.column) for f in _fields(model, names))
-    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * rows)
-    sql = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES {placeholders}"  # noqa: S608
+    value_rows = ", ".join(["(" + ", ".join(["%s"] * len(names)) + ")"] * rows)
+    sql = f"INSERT INTO {_quote(model._meta.db_table)} ({columns}) VALUES {value_rows}"  # noqa: S608
     pk = model._meta.pk
     return f"{sql} RETURNING {_quote(pk.column)}" if returning and pk is not None else sql
 

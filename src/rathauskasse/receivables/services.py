@@ -258,13 +258,13 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
         return
     quote = connection.ops.quote_name
     table = quote(Receivable._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(ids))
+    id_params = ", ".join(["%s"] * len(ids))
     balance = ledger_selectors.open_item_balance_sql(f"{table}.id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} SET status = CASE WHEN ({balance}) > 0 "  # noqa: S608 - names are ours
             f"THEN %s ELSE %s END, updated_at = %s "
-            f"WHERE organisation_id = %s AND id IN ({placeholders}) AND status <> %s",
+            f"WHERE organisation_id = %s AND id IN ({id_params}) AND status <> %s",
             [
                 ReceivableStatus.OPEN,
                 ReceivableStatus.PAID,
