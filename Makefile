@@ -12,7 +12,9 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 UV_SYNC := $(UV) sync --frozen --inexact --python $(PY)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run worker test check lint format types imports migrations-check bench ledger-check clean
+ASSETS := build/static/kern/kern.min.css
+
+.PHONY: help assets install install-dev run worker test check lint format types imports migrations-check bench ledger-check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,11 +23,20 @@ $(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv>=0.6,<1"
 
-install: $(UV) ## Create .venv and install what the app needs
-	$(UV_SYNC) --no-dev
+install: $(UV) ## Create .venv and install what the app needs, build the static assets
+	$(UV_SYNC) --no-dev --group assets
+	@$(MAKE) --no-print-directory assets
 
 install-dev: $(UV) ## Create .venv and install the app with the test and lint tools
 	$(UV_SYNC)
+	@$(MAKE) --no-print-directory assets
+
+# npm packages (KERN UX, axe-core) into node_modules, then KERN's CSS and cut-down fonts into
+# build/static; both steps run again only when their inputs changed.
+assets: ## Build the static assets (KERN UX) from the npm packages
+	@[ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
+	@[ $(ASSETS) -nt node_modules/.package-lock.json ] && [ $(ASSETS) -nt tools/build_assets.py ] \
+	  || $(PY) tools/build_assets.py
 
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install ## Start the demo on http://127.0.0.1:8000 (SQLite, demo data, task worker)
@@ -68,4 +79,4 @@ bench: install-dev ## Run the benchmarks (set DATABASE_URL to a PostgreSQL datab
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean: ## Remove the virtual environment and local data
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var build node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

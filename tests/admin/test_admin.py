@@ -144,12 +144,6 @@ def test_an_invalid_iban_is_refused_in_the_admin_with_a_reason(
     assert org.iban == "DE02120300000000202051"
 
 
-def test_root_leads_to_the_admin(client: Client) -> None:
-    response = client.get("/")
-    assert response.status_code == 302
-    assert response["Location"] == "/admin/"
-
-
 def test_staff_account_changes_are_audited_but_passwords_never_logged(
     admin_client: Client, db: None
 ) -> None:

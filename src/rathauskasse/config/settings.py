@@ -34,14 +34,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    "allauth",
+    "allauth.account",
     "rathauskasse.core",
     "rathauskasse.organisations",
     "rathauskasse.ledger",
     "rathauskasse.catalogue",
     "rathauskasse.receivables",
+    "rathauskasse.applications",
     "rathauskasse.payments",
     "rathauskasse.providers.sandbox",
     "rathauskasse.api",
+    "rathauskasse.portal",
     "rathauskasse.demo",
 ]
 
@@ -55,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "rathauskasse.core.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "rathauskasse.config.urls"
@@ -71,6 +77,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "rathauskasse.portal.context_processors.portal",
             ],
         },
     },
@@ -96,6 +103,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
 AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # staff in the admin
+    "allauth.account.auth_backends.AuthenticationBackend",  # citizens by e-mail address
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -111,6 +122,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# KERN UX's stylesheet and fonts, built from the npm package by `make install` (tools/).
+STATICFILES_DIRS = [BASE_DIR / "build" / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "static"))
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_URL = "media/"
@@ -154,10 +167,51 @@ SANDBOX_PENDING_SECONDS = env.int("SANDBOX_PENDING_SECONDS", default=15)
 # Minutes after its creation when an unfinished payment is checked with its provider and stopped.
 PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=120)
 
+# Shared cache (rate limits): one process in the demo; set CACHE_URL=redis://... when several
+# web processes serve the portal, so that a limit holds across all of them.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- citizen portal -----------------------------------------------------------------------------
+# The organisation whose portal answers on hosts no organisation claims (its slug); empty: the
+# only organisation there is.
+PORTAL_ORGANISATION = env.str("PORTAL_ORGANISATION", default="")
+# The provider that takes the portal's payments (a key of PAYMENT_PROVIDERS).
+PORTAL_PAYMENT_PROVIDER = env.str("PORTAL_PAYMENT_PROVIDER", default="sandbox")
+# Kassenzeichen lookups per client and minute, against guessing other people's notices.
+PORTAL_LOOKUP_LIMIT = env.int("PORTAL_LOOKUP_LIMIT", default=10)
+# Other origins the browser may send forms to or be redirected to after a form (CSP form-action):
+# the hosted pages of real payment providers.
+CSP_FORM_ACTION_ORIGINS = env.list("CSP_FORM_ACTION_ORIGINS", default=[])
+
+# Citizen accounts (django-allauth): log in with the e-mail address, which must be verified.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "portal:mine"
+ACCOUNT_LOGOUT_REDIRECT_URL = "portal:home"
+
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Behind TLS in production: redirect to https and tell browsers to stay there.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=False) else None
+)
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,17 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from rathauskasse.api import provider_hooks
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("providers/<slug:provider>/notify/", provider_hooks.notify, name="provider-notify"),
     path("sandbox/", include("rathauskasse.providers.sandbox.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("konto/", include("allauth.urls")),
+    path("", include("rathauskasse.portal.urls")),
 ]
+# Uploaded files (coats of arms) in the demo; production serves MEDIA_ROOT from the web server.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -105,14 +105,7 @@ BUDGET_LINES: dict[str, tuple[str, str, str, str]] = {
     "553010.432200": ("Friedhofsgebühren", "55.3.01", "432200", "6700"),
 }
 
-_NAME = {"name": "name", "label": "Vor- und Nachname", "type": "text", "required": True}
-_EMAIL = {
-    "name": "email",
-    "label": "E-Mail-Adresse",
-    "type": "email",
-    "required": True,
-    "help_text": "Dorthin schicken wir die Bestätigung.",
-}
+# The portal asks every applicant's name and e-mail itself; forms hold what the service needs.
 _ADDRESS = {"name": "address", "label": "Anschrift", "type": "textarea", "required": True}
 _ONLINE = ["card", "paypal", "sepa_debit", "wero", "giropay"]
 
@@ -132,8 +125,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "etwa 5 Werktage, der Ausweis kommt mit der Post",
         "keywords": "Parken, Bewohnerparken, Parkausweis, Auto",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             _ADDRESS,
             {
                 "name": "plate",
@@ -172,8 +163,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "sofort bei Abholung",
         "keywords": "beglaubigen, Abschrift, Kopie, Zeugnis",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {"name": "document", "label": "Welches Dokument?", "type": "text", "required": True},
             {
                 "name": "pages",
@@ -203,8 +192,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "Termin innerhalb von 2 Wochen",
         "keywords": "Bauakte, Grundstück, Akteneinsicht, Bauplan",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {
                 "name": "parcel",
                 "label": "Straße und Hausnummer des Grundstücks",
@@ -230,8 +217,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "etwa 10 Werktage",
         "keywords": "Container, Gerüst, Umzug, Halteverbot, Gehweg",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {
                 "name": "kind",
                 "label": "Art der Nutzung",
@@ -270,8 +255,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "Steuerbescheid und Steuermarke innerhalb von 3 Wochen",
         "keywords": "Hund, Hundesteuer, Steuermarke, Tier",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             _ADDRESS,
             {"name": "dog_name", "label": "Name des Hundes", "type": "text", "required": True},
             {"name": "since", "label": "Hund gehalten seit", "type": "date", "required": True},
@@ -289,8 +272,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "wird innerhalb von 3 Werktagen verschickt",
         "keywords": "Wohnsitz, Anmeldung, Bescheinigung, Meldeamt",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {"name": "birthdate", "label": "Geburtsdatum", "type": "date", "required": True},
             {
                 "name": "extended",
@@ -314,8 +295,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "Bestätigung innerhalb von 5 Werktagen",
         "keywords": "Gewerbe, Selbstständigkeit, Firma, Gewerbeschein",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {"name": "activity", "label": "Tätigkeit", "type": "textarea", "required": True},
             {"name": "start", "label": "Beginn der Tätigkeit", "type": "date", "required": True},
         ],
@@ -334,8 +313,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "etwa 4 Wochen",
         "keywords": "Baum, fällen, Baumschutzsatzung, Garten",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {
                 "name": "trees",
                 "label": "Anzahl der Bäume",
@@ -372,7 +349,6 @@ SERVICES: list[dict[str, Any]] = [
                 "type": "date",
                 "required": True,
             },
-            _EMAIL,
             {"name": "phone", "label": "Telefon für Notfälle", "type": "phone", "required": True},
             {
                 "name": "consent",
@@ -397,8 +373,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "Abholung ab dem nächsten Werktag",
         "keywords": "Fundbüro, verloren, gefunden, Fundsache",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {"name": "item", "label": "Gegenstand", "type": "text", "required": True},
         ],
         "fee_kind": "fixed",
@@ -415,8 +389,6 @@ SERVICES: list[dict[str, Any]] = [
         "processing_time": "etwa 3 Werktage",
         "keywords": "Auskunft, Melderegister, Adresse, Anschrift",
         "form_definition": [
-            _NAME,
-            _EMAIL,
             {"name": "person", "label": "Gesuchte Person", "type": "text", "required": True},
             {
                 "name": "last_address",

@@ -19,6 +19,14 @@ class OrganisationAdmin(AuditedModelAdmin):
             "Kassenzeichen",
             {"fields": ("kz_prefix", "kz_year_digits", "kz_number_digits", "kz_check_algorithm")},
         ),
+        ("Bürgerportal", {"fields": ("portal_host", "coat_of_arms")}),
+        (
+            "Rechtliche Seiten im Portal",
+            {
+                "fields": ("imprint", "privacy_policy", "accessibility_statement"),
+                "description": "Klartext; Leerzeilen trennen Absätze.",
+            },
+        ),
     )
 
 

@@ -38,6 +38,25 @@ class Organisation(models.Model):
     phone = models.CharField("Telefon", max_length=50, blank=True)
     website = models.URLField("Website", blank=True)
 
+    # The citizen portal: where it answers, how it looks, and its legal pages.
+    portal_host = models.CharField(
+        "Portal-Adresse",
+        max_length=200,
+        blank=True,
+        help_text="Hostname, unter dem das Bürgerportal dieser Organisation erreichbar ist, "
+        "z. B. zahlen.musterstadt.de. Leer: das Portal der Standard-Organisation.",
+    )
+    coat_of_arms = models.ImageField(
+        "Wappen",
+        upload_to="wappen/",
+        blank=True,
+        help_text="PNG, JPEG oder WebP, etwa quadratisch; ohne Bild zeigt das Portal ein neutrales "
+        "Wappenschild.",
+    )
+    imprint = models.TextField("Impressum", blank=True)
+    privacy_policy = models.TextField("Datenschutzerklärung", blank=True)
+    accessibility_statement = models.TextField("Erklärung zur Barrierefreiheit", blank=True)
+
     # Kassenzeichen scheme: [prefix][year][running number][check digit], digits only.
     kz_prefix = models.CharField(
         "Kassenzeichen: feste Ziffern vorn",
@@ -70,6 +89,11 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 condition=Q(kz_number_digits__gte=3, kz_number_digits__lte=12),
                 name="organisation_kz_number_digits",
+            ),
+            models.UniqueConstraint(
+                fields=["portal_host"],
+                condition=~Q(portal_host=""),
+                name="organisation_unique_portal_host",
             ),
         ]
 

@@ -21,6 +21,23 @@ def get_organisation(*, slug: str) -> Organisation:
         raise NotFound(f"Die Organisation „{slug}“ gibt es nicht.") from None
 
 
+def portal_organisation(*, host: str, default_slug: str) -> Organisation:
+    """The organisation whose citizen portal answers at `host` (without port).
+
+    An organisation may claim a host name; every other host gets the default organisation (by
+    slug), or the only one there is.
+    """
+    found = Organisation.objects.filter(portal_host=host.lower()).first() if host else None
+    if found is not None:
+        return found
+    if default_slug:
+        return get_organisation(slug=default_slug)
+    candidates = list(Organisation.objects.order_by("pk")[:2])
+    if len(candidates) == 1:
+        return candidates[0]
+    raise NotFound("Für diese Adresse ist kein Bürgerportal eingerichtet.")
+
+
 def departments(*, organisation: Organisation) -> QuerySet[Department]:
     return Department.objects.filter(organisation=organisation)
 

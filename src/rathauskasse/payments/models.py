@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -93,6 +94,18 @@ class Payment(models.Model):
     return_url = models.URLField("Rücksprungadresse", max_length=500, blank=True)
     redirect_url = models.URLField("Adresse beim Zahlungsdienst", max_length=1000, blank=True)
     failure_reason = models.CharField("Ablehnungsgrund", max_length=200, blank=True)
+    #: Where the receipt goes when the payment succeeds (given by the payer, optional).
+    payer_email = models.EmailField("E-Mail für die Quittung", blank=True)
+    #: The citizen account the payment belongs to, if the payer had one (or created one after).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="Bürgerkonto",
+    )
+    receipt_sent_at = models.DateTimeField("Quittung versandt am", null=True, blank=True)
     created_at = models.DateTimeField("angelegt am")
     updated_at = models.DateTimeField("geändert am")
     expires_at = models.DateTimeField("läuft ab am")

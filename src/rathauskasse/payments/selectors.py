@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
 from rathauskasse.organisations.models import Organisation
-from rathauskasse.payments.models import Payment, PaymentEvent
+from rathauskasse.payments.models import TERMINAL, Payment, PaymentAllocation, PaymentEvent
+from rathauskasse.receivables.models import Receivable
 
 
 def payments(*, organisation: Organisation) -> QuerySet[Payment]:
@@ -25,3 +26,24 @@ def get_payment(*, organisation: Organisation, public_id: uuid.UUID | str) -> Pa
 
 def events(*, payment: Payment) -> QuerySet[PaymentEvent]:
     return payment.events.order_by("id")
+
+
+def allocations(*, payment: Payment) -> QuerySet[PaymentAllocation]:
+    return payment.allocations.select_related(
+        "receivable", "receivable__department"
+    ).order_by("receivable__kassenzeichen")
+
+
+def payments_of_user(*, organisation: Organisation, user_id: int) -> QuerySet[Payment]:
+    return payments(organisation=organisation).filter(user_id=user_id).order_by("-created_at")
+
+
+def payments_for(*, receivable: Receivable) -> QuerySet[Payment]:
+    """Every payment that tried to pay the receivable, newest first."""
+    return Payment.objects.filter(
+        organisation_id=receivable.organisation_id, allocations__receivable=receivable
+    ).order_by("-created_at")
+
+
+def unfinished_payments(*, receivable: Receivable) -> QuerySet[Payment]:
+    return payments_for(receivable=receivable).exclude(status__in=TERMINAL)

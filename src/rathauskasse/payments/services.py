@@ -112,8 +112,14 @@ def create_payment(
     return_url: str = "",
     description: str = "",
     idempotency_key: str | None = None,
+    payer_email: str = "",
+    user_id: int | None = None,
+    public_id: uuid.UUID | None = None,
 ) -> Payment:
-    """Create a payment for one or more receivables; the same idempotency key returns the first."""
+    """Create a payment for one or more receivables; the same idempotency key returns the first.
+
+    `public_id` may be chosen by the caller, so that `return_url` can already name the payment.
+    """
     if idempotency_key is not None:
         existing = Payment.objects.filter(
             organisation=organisation, idempotency_key=idempotency_key
@@ -166,6 +172,7 @@ def create_payment(
 
     now = clock.now()
     payment = Payment.objects.create(
+        public_id=public_id or uuid.uuid4(),
         organisation=organisation,
         amount_cents=sum(amount for _, amount in rows),
         description=(description or _describe(rows))[:140],
@@ -173,6 +180,8 @@ def create_payment(
         method=method,
         return_url=return_url,
         idempotency_key=idempotency_key,
+        payer_email=payer_email,
+        user_id=user_id,
         created_at=now,
         updated_at=now,
         expires_at=now + dt.timedelta(minutes=settings.PAYMENT_EXPIRY_MINUTES),
@@ -303,6 +312,10 @@ def _post_success(payment: Payment, actor: audit.Actor) -> None:
     receivable_services.sync_status(
         organisation_id=payment.organisation_id, receivable_ids=[rid for rid, _ in allocations]
     )
+    if payment.payer_email:
+        from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
+
+        enqueue(tasks.send_receipt, payment.pk)
 
 
 def start_payment(*, payment: Payment, actor: audit.Actor) -> str:
@@ -552,6 +565,52 @@ def settle_expired(*, payment: Payment) -> Payment:
             provider_event_id=report.event_id,
         )
     return apply_report(payment=payment, report=report, source=EventSource.POLL)
+
+
+def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
+    """The payer gave up on an unfinished payment (to try again, or with another method).
+
+    The provider is asked to stop it first; its answer counts, so a payment the payer did
+    complete meanwhile ends as succeeded, never cancelled. A pending payment (the provider is
+    deciding) cannot be abandoned: `TransitionNotAllowed`.
+    """
+    payment = sync_payment(payment=payment)
+    if payment.is_finished:
+        return payment
+    if payment.status == PaymentStatus.PENDING:
+        raise TransitionNotAllowed(
+            "Diese Zahlung wird gerade vom Zahlungsdienst bearbeitet. Bitte warten Sie ab."
+        )
+    if payment.provider_reference:
+        adapter = registry.get_provider(payment.provider)
+        try:
+            report = adapter.cancel(provider_reference=payment.provider_reference)
+        except ProviderUnavailable as exc:
+            raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
+        if report.state not in (ProviderState.CANCELLED, ProviderState.STARTED):
+            return apply_report(payment=payment, report=report, source=EventSource.POLL)
+    return cancel_payment(payment=payment, source=EventSource.CLIENT, actor=actor)
+
+
+@transaction.atomic
+def claim_payments(*, user_id: int, public_ids: Sequence[str]) -> int:
+    """Give a guest's payments (from this browser session) to the account just logged in."""
+    claimed = list(
+        Payment.objects.filter(public_id__in=list(public_ids), user__isnull=True).values_list(
+            "pk", "organisation_id"
+        )
+    )
+    Payment.objects.filter(pk__in=[pk for pk, _ in claimed]).update(user_id=user_id)
+    for pk, organisation_id in claimed:
+        audit.record(
+            actor=audit.Actor(label=f"user:{user_id}", user_id=user_id),
+            action="payment.claimed",
+            object_type="payments.payment",
+            object_id=pk,
+            organisation_id=organisation_id,
+            after={"user_id": user_id},
+        )
+    return len(claimed)
 
 
 # --- refunds --------------------------------------------------------------------------------

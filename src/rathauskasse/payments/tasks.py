@@ -9,7 +9,7 @@ from django_tasks import task
 
 from rathauskasse.core import audit, clock
 from rathauskasse.core.tasks import enqueue
-from rathauskasse.payments import services
+from rathauskasse.payments import receipts, services
 from rathauskasse.payments.models import Payment, Refund
 
 logger = logging.getLogger(__name__)
@@ -42,3 +42,8 @@ def retry_refund(refund_id: int) -> str:
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     refund = services.execute_refund(refund=refund, actor=audit.SYSTEM)
     return str(refund.status)
+
+
+@task()
+def send_receipt(payment_id: int) -> bool:
+    return receipts.send_receipt(payment=Payment.objects.get(pk=payment_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import ClassVar
 
 from django.db import models
@@ -23,6 +24,11 @@ class ReceivableSource(models.TextChoices):
     NOTICE = "notice", "Bescheid"
     API = "api", "Schnittstelle"
     IMPORT = "import", "Import"
+
+
+def new_pay_token() -> str:
+    """An unguessable token for the pay link on the letter (`/p/<token>`), 128 bits."""
+    return secrets.token_urlsafe(16)
 
 
 class Receivable(models.Model):
@@ -59,8 +65,13 @@ class Receivable(models.Model):
     debtor_email = models.EmailField("E-Mail", blank=True)
     debtor_account = models.CharField("Personenkonto", max_length=30, blank=True)
 
+    pay_token = models.CharField(
+        "Token des Zahlungslinks", max_length=32, unique=True, default=new_pay_token, editable=False
+    )
     created_at = models.DateTimeField("angelegt am")
     updated_at = models.DateTimeField("geändert am")
+    #: When the ledger balance last reached zero; cleared when the receivable is open again.
+    paid_at = models.DateTimeField("bezahlt am", null=True, blank=True)
 
     class Meta:
         verbose_name = "Forderung"

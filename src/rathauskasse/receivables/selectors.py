@@ -53,3 +53,23 @@ def open_amount(*, receivable: Receivable) -> int:
     return ledger_selectors.open_item_balance(
         organisation_id=receivable.organisation_id, open_item_id=receivable.pk
     )
+
+
+def find_by_pay_token(*, organisation: Organisation, token: str) -> Receivable:
+    """The receivable behind a pay link (`/p/<token>`) of this organisation."""
+    try:
+        return receivables(organisation=organisation).get(pay_token=token)
+    except Receivable.DoesNotExist:
+        raise NotFound("Diesen Zahlungslink gibt es nicht.") from None
+
+
+def with_details(*, organisation: Organisation, receivable_ids: Iterable[int]) -> list[Receivable]:
+    """The receivables with department and service loaded, in the order of `receivable_ids`."""
+    ids = list(receivable_ids)
+    found = (
+        receivables(organisation=organisation)
+        .filter(pk__in=ids)
+        .select_related("department", "service")
+    )
+    by_id = {r.pk: r for r in found}
+    return [by_id[pk] for pk in ids if pk in by_id]

@@ -28,6 +28,7 @@ from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.ledger import services as ledger
 from rathauskasse.ledger.models import EntryKind, JournalEntry
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation
+from rathauskasse.receivables import signals
 from rathauskasse.receivables.kassenzeichen import InvalidKassenzeichen, Scheme
 from rathauskasse.receivables.models import (
     KassenzeichenCounter,
@@ -251,7 +252,8 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
 
     Open while the ledger balance of the receivable is positive, paid otherwise; a cancelled
     receivable keeps its status whatever comes in afterwards. One statement, because it runs on
-    every payment; the balance is `ledger.selectors.open_item_balance` as SQL.
+    every payment; the balance is `ledger.selectors.open_item_balance` as SQL. Only rows whose
+    status changes are written; those that became paid are announced (`receivables_paid`).
     """
     ids = list(receivable_ids)
     if not ids:
@@ -260,19 +262,30 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
     table = quote(Receivable._meta.db_table)
     id_params = ", ".join(["%s"] * len(ids))
     balance = ledger_selectors.open_item_balance_sql(f"{table}.id")
+    target = f"(CASE WHEN ({balance}) > 0 THEN %s ELSE %s END)"
+    now = Receivable._meta.get_field("updated_at").get_db_prep_save(clock.now(), connection)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = CASE WHEN ({balance}) > 0 "  # noqa: S608 - names are ours
-            f"THEN %s ELSE %s END, updated_at = %s "
-            f"WHERE organisation_id = %s AND id IN ({id_params}) AND status <> %s",
+            f"UPDATE {table} SET status = {target}, updated_at = %s, "  # noqa: S608 - names are ours
+            f"paid_at = CASE WHEN ({balance}) > 0 THEN NULL ELSE %s END "
+            f"WHERE organisation_id = %s AND id IN ({id_params}) AND status <> %s "
+            f"AND status <> {target} RETURNING id, status",
             [
                 ReceivableStatus.OPEN,
                 ReceivableStatus.PAID,
-                Receivable._meta.get_field("updated_at").get_db_prep_save(clock.now(), connection),
+                now,
+                now,
                 organisation_id,
                 *ids,
                 ReceivableStatus.CANCELLED,
+                ReceivableStatus.OPEN,
+                ReceivableStatus.PAID,
             ],
+        )
+        paid = [row[0] for row in cursor.fetchall() if row[1] == ReceivableStatus.PAID]
+    if paid:
+        signals.receivables_paid.send(
+            sender=Receivable, organisation_id=organisation_id, receivable_ids=paid
         )
 
 
