@@ -80,6 +80,31 @@ ORGANISATION: dict[str, Any] = {
     "kz_year_digits": 2,
     "kz_number_digits": 6,
     "kz_check_algorithm": "weighted2n",
+    "imprint": (
+        "Stadt Musterstadt\nRathausplatz 1\n52349 Musterstadt\n\n"
+        "Die Stadt Musterstadt ist eine Körperschaft des öffentlichen Rechts. Sie wird vertreten "
+        "durch die Bürgermeisterin.\n\n"
+        "Telefon: 02421 25-0\nE-Mail: stadtkasse@musterstadt.example\n\n"
+        "Dies ist eine Demonstration von Rathauskasse. Die Stadt Musterstadt gibt es nicht."
+    ),
+    "privacy_policy": (
+        "Verantwortlich für die Verarbeitung Ihrer Daten ist die Stadt Musterstadt.\n\n"
+        "Wir verarbeiten Ihre Angaben nur, um Ihren Antrag zu bearbeiten und Ihre Zahlung zu "
+        "buchen (Art. 6 Abs. 1 Buchst. c und e DSGVO). Zahlungsdaten wie Kartennummern erhält "
+        "nur der Zahlungsdienst, nie die Stadt.\n\n"
+        "Diese Seite setzt nur ein technisch notwendiges Sitzungs-Cookie und lädt nichts von "
+        "fremden Servern.\n\n"
+        "Sie haben das Recht auf Auskunft, Berichtigung, Löschung und Beschwerde bei der "
+        "Landesbeauftragten für Datenschutz."
+    ),
+    "accessibility_statement": (
+        "Die Stadt Musterstadt möchte ihre Online-Dienste barrierefrei anbieten. Grundlage sind "
+        "die BITV 2.0 und die WCAG 2.1 in der Stufe AA.\n\n"
+        "Alle Seiten dieses Portals werden bei jeder Änderung automatisch mit axe-core geprüft "
+        "und lassen sich vollständig mit der Tastatur bedienen.\n\n"
+        "Sind Ihnen Barrieren aufgefallen? Schreiben Sie uns: "
+        "barrierefreiheit@musterstadt.example."
+    ),
 }
 
 DEPARTMENTS: list[dict[str, str]] = [

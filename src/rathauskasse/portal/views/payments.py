@@ -50,7 +50,10 @@ def payment_status(request: HttpRequest, public_id: str) -> HttpResponse:
     )
     status = PaymentStatus(payment.status)
     waiting = status in (PaymentStatus.CREATED, PaymentStatus.STARTED, PaymentStatus.PENDING)
-    return render(
+    # The page reloads itself while waiting, by HTTP header (no script needed); the payer can
+    # switch that off (WCAG 2.2.1) and reload by hand.
+    refresh = waiting and request.GET.get("aktualisieren") != "aus"
+    response = render(
         request,
         "portal/payment.html",
         {
@@ -59,11 +62,14 @@ def payment_status(request: HttpRequest, public_id: str) -> HttpResponse:
             "allocations": allocations,
             "application": application,
             "waiting": waiting,
-            "refresh": REFRESH_SECONDS if waiting else None,
-            "failed": status
-            in (PaymentStatus.FAILED, PaymentStatus.CANCELLED, PaymentStatus.EXPIRED),
+            "refresh": refresh,
+            "refresh_seconds": REFRESH_SECONDS,
         },
     )
+    if refresh:
+        response["Refresh"] = str(REFRESH_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_safe
