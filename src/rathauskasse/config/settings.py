@@ -69,7 +69,7 @@ WSGI_APPLICATION = "rathauskasse.config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "src" / "rathauskasse" / "portal" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

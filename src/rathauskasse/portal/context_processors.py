@@ -19,7 +19,11 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             return None
 
     match = request.resolver_match
-    name = match.url_name if match and match.namespace == "portal" else ""
+    name = ""
+    if match and match.namespace == "portal":
+        name = match.url_name or ""
+    elif match and (match.url_name or "").startswith("account_"):
+        name = "account"
     return {"portal_organisation": SimpleLazyObject(lookup), "nav": _NAV.get(name or "", "")}
 
 
@@ -30,4 +34,5 @@ _NAV = {
     "apply-review": "services",
     "pay": "pay",
     "mine": "mine",
+    "account": "account",
 }
