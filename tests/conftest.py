@@ -73,6 +73,16 @@ def _forget_cached_accounts() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Rate limits live in the cache; each test starts with none counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clear_tasks() -> Iterator[None]:
     default_task_backend.clear()  # type: ignore[attr-defined]
     yield

@@ -350,9 +350,7 @@ def test_pages_fit_a_small_phone(portal: Page, city: Organisation, live_server: 
     accessible(page)
 
 
-def test_the_language_switch_shows_the_portal_in_english(
-    portal: Page, city: Organisation
-) -> None:
+def test_the_language_switch_shows_the_portal_in_english(portal: Page, city: Organisation) -> None:
     page = portal
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("link", name="Services", exact=True)).to_be_visible()

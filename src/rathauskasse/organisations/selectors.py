@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from rathauskasse.core.errors import NotFound
 from rathauskasse.organisations.models import (
@@ -27,11 +27,18 @@ def portal_organisation(*, host: str, default_slug: str) -> Organisation:
     An organisation may claim a host name; every other host gets the default organisation (by
     slug), or the only one there is.
     """
-    found = Organisation.objects.filter(portal_host=host.lower()).first() if host else None
-    if found is not None:
-        return found
+    host = host.lower()
+    wanted = Q(slug=default_slug) if default_slug else Q(pk__in=[])
+    if host:
+        wanted |= Q(portal_host=host)
+    found = list(Organisation.objects.filter(wanted)[:2])  # one query for both rules
+    for organisation in found:
+        if host and organisation.portal_host == host:
+            return organisation
+    if found:
+        return found[0]
     if default_slug:
-        return get_organisation(slug=default_slug)
+        raise NotFound(f"Die Organisation „{default_slug}“ gibt es nicht.")
     candidates = list(Organisation.objects.order_by("pk")[:2])
     if len(candidates) == 1:
         return candidates[0]

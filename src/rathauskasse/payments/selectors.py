@@ -29,9 +29,9 @@ def events(*, payment: Payment) -> QuerySet[PaymentEvent]:
 
 
 def allocations(*, payment: Payment) -> QuerySet[PaymentAllocation]:
-    return payment.allocations.select_related(
-        "receivable", "receivable__department"
-    ).order_by("receivable__kassenzeichen")
+    return payment.allocations.select_related("receivable", "receivable__department").order_by(
+        "receivable__kassenzeichen"
+    )
 
 
 def payments_of_user(*, organisation: Organisation, user_id: int) -> QuerySet[Payment]:
@@ -47,3 +47,7 @@ def payments_for(*, receivable: Receivable) -> QuerySet[Payment]:
 
 def unfinished_payments(*, receivable: Receivable) -> QuerySet[Payment]:
     return payments_for(receivable=receivable).exclude(status__in=TERMINAL)
+
+
+def find_by_idempotency_key(*, organisation: Organisation, key: str) -> Payment | None:
+    return payments(organisation=organisation).filter(idempotency_key=key).first()

@@ -13,7 +13,9 @@ from rathauskasse.catalogue.models import PaymentMethod, Service
 from rathauskasse.core import audit
 from rathauskasse.organisations.models import Organisation
 from rathauskasse.payments import registry
+from rathauskasse.payments import selectors as payment_selectors
 from rathauskasse.payments import services as payments
+from rathauskasse.payments.models import PaymentStatus
 from rathauskasse.portal import session
 from rathauskasse.receivables.models import Receivable
 
@@ -41,6 +43,22 @@ def methods_for_service(service: Service) -> list[tuple[str, str]]:
     return _methods([service])
 
 
+def _key(idempotency_key: str) -> str:
+    return f"portal:{idempotency_key}"
+
+
+def resume(*, organisation: Organisation, idempotency_key: str) -> HttpResponseRedirect | None:
+    """The same attempt again (a double click, a reload): where that payment stands, if any."""
+    payment = payment_selectors.find_by_idempotency_key(
+        organisation=organisation, key=_key(idempotency_key)
+    )
+    if payment is None:
+        return None
+    if payment.status == PaymentStatus.STARTED and payment.redirect_url:
+        return HttpResponseRedirect(payment.redirect_url)
+    return HttpResponseRedirect(reverse("portal:payment", args=[payment.public_id]))
+
+
 def pay(
     request: HttpRequest,
     *,
@@ -61,13 +79,13 @@ def pay(
         provider=settings.PORTAL_PAYMENT_PROVIDER,
         method=method,
         return_url=return_url,
-        idempotency_key=f"portal:{idempotency_key}",
+        idempotency_key=_key(idempotency_key),
         payer_email=email,
         user_id=request.user.pk if request.user.is_authenticated else None,
         public_id=public_id,
     )
     session.remember(request, session.OWNED_PAYMENTS, str(payment.public_id))
-    if payment.is_finished or payment.status == "pending":
+    if payment.is_finished or payment.status == PaymentStatus.PENDING:
         # A repeated click on a payment that already went through: show where it stands.
         return HttpResponseRedirect(reverse("portal:payment", args=[payment.public_id]))
     return HttpResponseRedirect(payments.start_payment(payment=payment, actor=actor))

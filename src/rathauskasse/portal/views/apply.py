@@ -153,6 +153,10 @@ def _pay_application(
 ) -> HttpResponseRedirect:
     receivable = application.receivable
     assert receivable is not None
+    key = f"application:{application.pk}:{key}"
+    repeated = checkout.resume(organisation=organisation, idempotency_key=key)
+    if repeated is not None:
+        return repeated
     for unfinished in payment_selectors.unfinished_payments(receivable=receivable):
         if unfinished.status != PaymentStatus.PENDING:
             payments.abandon_payment(payment=unfinished, actor=checkout.actor_of(request))
@@ -165,7 +169,7 @@ def _pay_application(
         allocations=[payments.AllocationInput(receivable=receivable)],
         method=method,
         email=application.applicant_email,
-        idempotency_key=f"application:{application.pk}:{key}",
+        idempotency_key=key,
     )
 
 

@@ -45,9 +45,10 @@ class BasketItem:
 
 def _basket(request: HttpRequest, organisation: Organisation) -> list[BasketItem]:
     """The basket as it is now: what was paid or cancelled meanwhile drops out."""
-    found = receivables.with_details(
-        organisation=organisation, receivable_ids=session.basket(request)
-    )
+    wanted = session.basket(request)
+    if not wanted:
+        return []  # no query, and no session written for a visitor who only looks
+    found = receivables.with_details(organisation=organisation, receivable_ids=wanted)
     open_cents = receivables.open_amounts(
         organisation=organisation, receivable_ids=[r.pk for r in found]
     )
@@ -56,7 +57,9 @@ def _basket(request: HttpRequest, organisation: Organisation) -> list[BasketItem
         for r in found
         if r.status == ReceivableStatus.OPEN and open_cents[r.pk] > 0
     ]
-    session.set_basket(request, [item.receivable.pk for item in items])
+    kept = [item.receivable.pk for item in items]
+    if kept != wanted:
+        session.set_basket(request, kept)
     return items
 
 
