@@ -54,7 +54,8 @@ class Command(BaseCommand):
                 + ", ".join(loaded.kept_usernames)
             )
         self.stdout.write("")
-        self.stdout.write(f"Anmelden: {settings.SITE_URL}{reverse('admin:index')}")
+        self.stdout.write(f"Bürgerportal: {settings.SITE_URL}{reverse('portal:home')}")
+        self.stdout.write(f"Verwaltung:   {settings.SITE_URL}{reverse('admin:index')}")
 
     def _receivables(self, organisation: Organisation) -> None:
         open_ones = list(
@@ -78,6 +79,13 @@ class Command(BaseCommand):
             ],
             right=(1,),
         )
+        if open_ones:
+            first = open_ones[0]
+            link = reverse("portal:pay-link", args=[first.pay_token])
+            self.stdout.write(
+                f"Zahlungslink (wie im QR-Code des Bescheids) für {first.kassenzeichen_display}: "
+                f"{settings.SITE_URL}{link}"
+            )
 
     def _payments(self, organisation: Organisation) -> None:
         paid = list(
