@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from rathauskasse.applications import services
@@ -171,3 +174,21 @@ def test_receivables_announce_once_that_they_became_paid(
     receivable.refresh_from_db()
     assert receivable.status == ReceivableStatus.PAID
     assert receivable.paid_at is not None
+
+
+def test_the_applicant_gets_a_confirmation_once_the_application_is_submitted(
+    service: Service, run_tasks: Callable[[], list[str]], mailoutbox: list[Any]
+) -> None:
+    application = submit(service)
+    run_tasks()
+    assert mailoutbox == []  # not yet: the fee is not paid
+    assert application.receivable is not None
+    payment = factories.payment(service.organisation, application.receivable)
+    payments.confirm_payment(
+        payment=payment, source=payments.EventSource.POLL, actor=factories.ACTOR
+    )
+    assert "send_confirmation" in run_tasks()
+    assert [m.subject for m in mailoutbox] == [
+        f"Ihr Antrag {application.reference} ist eingegangen"
+    ]
+    assert mailoutbox[0].to == ["erika@example.org"]

@@ -7,7 +7,7 @@ the keyboard. The sandbox provider's hosted page stands in for a real provider.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -35,10 +35,15 @@ def city(db: None) -> Organisation:
 
 
 @pytest.fixture
-def portal(page: Page, live_server: Any, city: Organisation) -> Page:
+def portal(page: Page, live_server: Any, city: Organisation) -> Iterator[Page]:
+    """The portal's start page; afterwards, proof that no page asked another host for anything."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.set_default_timeout(10_000)
     page.goto(live_server.url + "/")
-    return page
+    yield page
+    foreign = [url for url in requested if not url.startswith(live_server.url)]
+    assert foreign == [], foreign
 
 
 def accessible(page: Page) -> None:
@@ -358,3 +363,18 @@ def test_the_language_switch_shows_the_portal_in_english(portal: Page, city: Org
     accessible(page)
     page.get_by_role("button", name="Deutsch").click()
     expect(page.get_by_role("link", name="Leistungen", exact=True)).to_be_visible()
+
+
+def test_account_pages_meet_wcag(portal: Page, city: Organisation, live_server: Any) -> None:
+    page = portal
+    for path in ("/konto/login/", "/konto/signup/", "/konto/password/reset/"):
+        page.goto(live_server.url + path)
+        accessible(page)
+    page.goto(live_server.url + "/konto/signup/")
+    page.get_by_role("button", name=re.compile("Registrieren|Konto anlegen")).click()
+    expect(page.get_by_role("alert").first).to_be_visible()
+    accessible(page)  # the error summary and the fields in error
+    for path in ("/impressum/", "/datenschutz/", "/barrierefreiheit/"):
+        page.goto(live_server.url + path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        accessible(page)

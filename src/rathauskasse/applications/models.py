@@ -9,6 +9,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from rathauskasse.catalogue.models import Service
 from rathauskasse.organisations.models import Organisation
@@ -25,12 +26,12 @@ def new_reference() -> str:
 
 
 class ApplicationStatus(models.TextChoices):
-    AWAITING_PAYMENT = "awaiting_payment", "wartet auf Zahlung"
-    SUBMITTED = "submitted", "eingereicht"
-    IN_REVIEW = "in_review", "in Bearbeitung"
-    APPROVED = "approved", "bewilligt"
-    REJECTED = "rejected", "abgelehnt"
-    CLOSED = "closed", "abgeschlossen"
+    AWAITING_PAYMENT = "awaiting_payment", _("wartet auf Zahlung")
+    SUBMITTED = "submitted", _("eingereicht")
+    IN_REVIEW = "in_review", _("in Bearbeitung")
+    APPROVED = "approved", _("bewilligt")
+    REJECTED = "rejected", _("abgelehnt")
+    CLOSED = "closed", _("abgeschlossen")
 
 
 class Application(models.Model):

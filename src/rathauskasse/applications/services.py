@@ -8,7 +8,8 @@ Invariants kept here:
   application, which waits for payment and counts as submitted from the moment the receivable
   is paid (whoever paid it: provider, bank transfer, cash desk);
 - services without payment, or paid after the decision, are submitted at once;
-- every write leaves an audit entry.
+- every write leaves an audit entry; a submitted application is confirmed to the applicant by
+  e-mail (a task, after the commit) when they gave an address.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from rathauskasse.catalogue import services as catalogue
 from rathauskasse.catalogue.models import PaymentPolicy, Service
 from rathauskasse.core import audit, clock
 from rathauskasse.core.errors import Conflict, ValidationFailed
+from rathauskasse.core.tasks import enqueue
 from rathauskasse.receivables import services as receivables
 from rathauskasse.receivables.models import ReceivableSource
 
@@ -128,6 +130,8 @@ def submit_application(
         application.status = ApplicationStatus.SUBMITTED
         application.submitted_at = now
     application.save()
+    if application.status == ApplicationStatus.SUBMITTED:
+        _confirm(application.pk)
     audit.record(
         actor=actor,
         action="application.created",
@@ -160,6 +164,7 @@ def on_receivables_paid(
         status=ApplicationStatus.SUBMITTED, submitted_at=clock.now()
     )
     for pk, reference in waiting:
+        _confirm(pk)
         audit.record(
             actor=audit.SYSTEM,
             action="application.submitted",
@@ -169,6 +174,12 @@ def on_receivables_paid(
             before={"status": ApplicationStatus.AWAITING_PAYMENT},
             after={"status": ApplicationStatus.SUBMITTED, "reference": reference},
         )
+
+
+def _confirm(application_id: int) -> None:
+    from rathauskasse.applications import tasks  # noqa: PLC0415 - tasks import the models
+
+    enqueue(tasks.send_confirmation, application_id)
 
 
 @transaction.atomic

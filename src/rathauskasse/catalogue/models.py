@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from rathauskasse.catalogue.fees import FeeKind, FeeRule
 from rathauskasse.catalogue.formdefs import FormField, parse_definition
@@ -17,12 +18,12 @@ from rathauskasse.organisations.models import BudgetLine, Department, Organisati
 class PaymentMethod(models.TextChoices):
     """What the payer picks; a provider offers some of them."""
 
-    CARD = "card", "Kredit- oder Debitkarte"
-    PAYPAL = "paypal", "PayPal"
-    SEPA_DEBIT = "sepa_debit", "SEPA-Lastschrift"
-    WERO = "wero", "Wero"
-    GIROPAY = "giropay", "giropay / paydirekt"
-    BANK_TRANSFER = "bank_transfer", "Überweisung"
+    CARD = "card", _("Kredit- oder Debitkarte")
+    PAYPAL = "paypal", _("PayPal")
+    SEPA_DEBIT = "sepa_debit", _("SEPA-Lastschrift")
+    WERO = "wero", _("Wero")
+    GIROPAY = "giropay", _("giropay / paydirekt")
+    BANK_TRANSFER = "bank_transfer", _("Überweisung")
 
 
 class PaymentPolicy(models.TextChoices):

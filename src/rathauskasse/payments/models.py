@@ -8,6 +8,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from rathauskasse.catalogue.models import PaymentMethod
 from rathauskasse.core.models import AppendOnlyModel
@@ -16,13 +17,13 @@ from rathauskasse.receivables.models import Receivable
 
 
 class PaymentStatus(models.TextChoices):
-    CREATED = "created", "angelegt"
-    STARTED = "started", "beim Zahlungsdienst"
-    PENDING = "pending", "in Bearbeitung"
-    SUCCEEDED = "succeeded", "bezahlt"
-    FAILED = "failed", "abgelehnt"
-    CANCELLED = "cancelled", "abgebrochen"
-    EXPIRED = "expired", "abgelaufen"
+    CREATED = "created", _("angelegt")
+    STARTED = "started", _("beim Zahlungsdienst")
+    PENDING = "pending", _("in Bearbeitung")
+    SUCCEEDED = "succeeded", _("bezahlt")
+    FAILED = "failed", _("abgelehnt")
+    CANCELLED = "cancelled", _("abgebrochen")
+    EXPIRED = "expired", _("abgelaufen")
 
 
 TERMINAL = frozenset(

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.utils import translation
 from django.utils.html import escape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -83,7 +84,7 @@ def receipt_for(payment: Payment) -> Receipt:
         organisation_address=address,
         payment_id=str(payment.public_id),
         provider_reference=payment.provider_reference,
-        method_label=str(PaymentMethod(payment.method).label),
+        method_label=_german(PaymentMethod(payment.method).label),
         paid_at=(succeeded or payment.updated_at).astimezone(BERLIN),
         amount_cents=payment.amount_cents,
         items=tuple(
@@ -96,6 +97,12 @@ def receipt_for(payment: Payment) -> Receipt:
             for a in allocations
         ),
     )
+
+
+def _german(label: object) -> str:
+    """The receipt is a German document, the same file whatever language the page was in."""
+    with translation.override("de"):
+        return str(label)
 
 
 def render_receipt(receipt: Receipt) -> bytes:
