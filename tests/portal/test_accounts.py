@@ -176,7 +176,9 @@ def test_the_link_in_the_mail_verifies_logs_in_and_leads_to_my_items(
 
     page = client.get(path)  # confirming takes a POST (ACCOUNT_CONFIRM_EMAIL_ON_GET is off)
     html = assert_portal_page(page, org, "Confirm Email Address")
-    assert f'action="{path}"' in html
+    # allauth signs a fresh key for the form (its timestamp has one-second resolution), so the
+    # form's key equals the mail's only within the same second: any confirm-email action will do.
+    assert re.search(r'action="/konto/confirm-email/[-:\w]+/"', html), html
     assert LOGGED_IN not in client.session
 
     response = client.post(path)

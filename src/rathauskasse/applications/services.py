@@ -185,22 +185,9 @@ def _confirm(application_id: int) -> None:
 @transaction.atomic
 def claim_applications(*, user_id: int, public_ids: Iterable[str]) -> int:
     """Give a guest's applications (from this browser session) to the account just logged in."""
-    ids = list(public_ids)
-    if not ids:
-        return 0
-    claimed = list(
-        Application.objects.filter(public_id__in=ids, user__isnull=True).values_list(
-            "pk", "organisation_id"
-        )
+    return audit.give_to_user(
+        Application.objects.all(),
+        user_id=user_id,
+        public_ids=public_ids,
+        action="application.claimed",
     )
-    Application.objects.filter(pk__in=[pk for pk, _ in claimed]).update(user_id=user_id)
-    for pk, organisation_id in claimed:
-        audit.record(
-            actor=audit.Actor(label=f"user:{user_id}", user_id=user_id),
-            action="application.claimed",
-            object_type="applications.application",
-            object_id=pk,
-            organisation_id=organisation_id,
-            after={"user_id": user_id},
-        )
-    return len(claimed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,3 +56,30 @@ def record(
             "after": after,
         },
     )
+
+
+def give_to_user(
+    rows: models.QuerySet[Any], *, user_id: int, public_ids: Iterable[str], action: str
+) -> int:
+    """Give the rows of `public_ids` that have no owner yet to the user, one audit entry each.
+
+    For what a guest did before logging in (applications, payments); rows someone owns stay theirs.
+    Call it inside a transaction.
+    """
+    claimed = list(
+        rows.filter(public_id__in=list(public_ids), user__isnull=True).values_list(
+            "pk", "organisation_id"
+        )
+    )
+    rows.filter(pk__in=[pk for pk, _ in claimed]).update(user_id=user_id)
+    actor = Actor(label=f"user:{user_id}", user_id=user_id)
+    for pk, organisation_id in claimed:
+        record(
+            actor=actor,
+            action=action,
+            object_type=rows.model._meta.label_lower,
+            object_id=pk,
+            organisation_id=organisation_id,
+            after={"user_id": user_id},
+        )
+    return len(claimed)

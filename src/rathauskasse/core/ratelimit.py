@@ -6,10 +6,11 @@ processes the cache must be shared (CACHE_URL=redis://...), or each process coun
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
+
+from rathauskasse.core import clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class Verdict:
 
 def hit(*, key: str, limit: int, window_seconds: int = 60) -> Verdict:
     """Count one attempt for `key`; allowed while at most `limit` fall in the current window."""
-    now = int(time.time())
+    now = int(clock.now().timestamp())
     retry_after = window_seconds - now % window_seconds
     bucket = f"ratelimit:{key}:{now // window_seconds}"
     if cache.add(bucket, 1, timeout=window_seconds + 1):

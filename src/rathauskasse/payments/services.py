@@ -595,22 +595,9 @@ def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
 @transaction.atomic
 def claim_payments(*, user_id: int, public_ids: Sequence[str]) -> int:
     """Give a guest's payments (from this browser session) to the account just logged in."""
-    claimed = list(
-        Payment.objects.filter(public_id__in=list(public_ids), user__isnull=True).values_list(
-            "pk", "organisation_id"
-        )
+    return audit.give_to_user(
+        Payment.objects.all(), user_id=user_id, public_ids=public_ids, action="payment.claimed"
     )
-    Payment.objects.filter(pk__in=[pk for pk, _ in claimed]).update(user_id=user_id)
-    for pk, organisation_id in claimed:
-        audit.record(
-            actor=audit.Actor(label=f"user:{user_id}", user_id=user_id),
-            action="payment.claimed",
-            object_type="payments.payment",
-            object_id=pk,
-            organisation_id=organisation_id,
-            after={"user_id": user_id},
-        )
-    return len(claimed)
 
 
 # --- refunds --------------------------------------------------------------------------------

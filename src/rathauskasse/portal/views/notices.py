@@ -105,6 +105,8 @@ def _page(
             "entered": entered,
             "error": error,
             "pay_error": pay_error,
+            "error_list": ([{"id": "kassenzeichen", "message": error}] if error else [])
+            + ([{"id": "zahlart", "message": pay_error}] if pay_error else []),
             "attempt_key": secrets.token_urlsafe(12),
             "basket_full": len(items) >= session.MAX_BASKET,
         },
