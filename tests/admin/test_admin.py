@@ -72,6 +72,13 @@ def test_receivables_list_shows_open_amount(admin_client: Client, data: Payment)
     assert "0,00" in page
 
 
+def test_a_receivable_shows_its_pay_link(admin_client: Client, data: Payment) -> None:
+    receivable = Receivable.objects.get()
+    url = reverse("admin:receivables_receivable_change", args=[receivable.pk])
+    page = admin_client.get(url).content.decode()
+    assert f"http://testserver/p/{receivable.pay_token}/" in page
+
+
 @pytest.mark.parametrize("model", [Receivable, Payment, JournalEntry, AuditEntry])
 def test_what_services_write_cannot_be_added_changed_or_deleted(
     admin_client: Client, data: Payment, model: type

@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
+from django.urls import reverse
 
 from rathauskasse.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from rathauskasse.core.money import Money
@@ -33,6 +35,7 @@ class ReceivableAdmin(ReadOnlyAdmin):
     search_fields = ("kassenzeichen", "purpose", "debtor_name", "source_reference")
     date_hierarchy = "due_date"
     inlines = (ReceivableLineInline,)
+    readonly_fields = ("pay_link",)
     list_select_related = ("organisation", "department")
 
     @admin.display(description="Betrag")
@@ -42,3 +45,8 @@ class ReceivableAdmin(ReadOnlyAdmin):
     @admin.display(description="offen")
     def open_amount(self, receivable: Receivable) -> str:
         return Money(selectors.open_amount(receivable=receivable)).format_de()
+
+    @admin.display(description="Zahlungslink")
+    def pay_link(self, receivable: Receivable) -> str:
+        """The address a letter's QR code holds: it opens the payment of this receivable."""
+        return settings.SITE_URL + reverse("portal:pay-link", args=[receivable.pay_token])
