@@ -49,4 +49,5 @@ class ReceivableAdmin(ReadOnlyAdmin):
     @admin.display(description="Zahlungslink")
     def pay_link(self, receivable: Receivable) -> str:
         """The address a letter's QR code holds: it opens the payment of this receivable."""
-        return settings.SITE_URL + reverse("portal:pay-link", args=[receivable.pay_token])
+        site: str = settings.SITE_URL
+        return site + reverse("portal:pay-link", args=[receivable.pay_token])
