@@ -530,3 +530,17 @@ def test_my_page_needs_a_login(client: Client) -> None:
     response = client.get("/konto/meine/")
     assert response.status_code == 302
     assert response["Location"].startswith("/konto/login/")
+
+
+def test_the_header_shows_the_coat_of_arms_or_a_neutral_one(
+    client: Client, org: Organisation, settings: Any, tmp_path: Any
+) -> None:
+    from django.core.files.base import ContentFile
+
+    page = client.get("/").content.decode()
+    assert "portal/wappen.svg" in page
+    assert org.name in page
+    settings.MEDIA_ROOT = str(tmp_path)
+    org.coat_of_arms.save("stadt.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
+    page = client.get("/").content.decode()
+    assert f'src="{org.coat_of_arms.url}"' in page
