@@ -159,3 +159,31 @@ def test_cancelling_a_receivable_while_its_payment_succeeds_stays_consistent(
         )
         assert not JournalEntry.objects.filter(kind="reversal").exists()
     assert ledger_selectors.check_integrity().ok
+
+
+def test_partial_payments_confirmed_at_once_leave_the_receivable_paid(db: None) -> None:
+    """Each confirmation reads the balance only after the other's posting is committed."""
+    org = factories.organisation()
+    receivable = factories.receivable(
+        org, factories.department(org), factories.budget_line(org), 1000
+    )
+    parts = [
+        services.create_payment(
+            actor=factories.ACTOR,
+            organisation=org,
+            allocations=[services.AllocationInput(receivable, 100)],
+            provider="sandbox",
+            method="card",
+        )
+        for _ in range(10)
+    ]
+    results = _race(
+        lambda i: services.confirm_payment(
+            payment=parts[i], source=services.EventSource.POLL, actor=factories.ACTOR
+        ),
+        n=10,
+    )
+    assert not [r for r in results if isinstance(r, Exception)]
+    receivable.refresh_from_db()
+    assert receivable.status == "paid"
+    assert receivable.paid_at is not None

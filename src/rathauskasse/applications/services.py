@@ -148,13 +148,24 @@ def submit_application(
 
 
 def on_receivables_paid(
-    *, organisation_id: int, receivable_ids: Iterable[int], **_: object
+    *,
+    organisation_id: int,
+    receivable_ids: Iterable[int],
+    sources: Mapping[int, str] | None = None,
+    **_: object,
 ) -> None:
     """Receiver of `receivables_paid`: an application waiting for its fee is now submitted."""
+    ids = [
+        pk
+        for pk in receivable_ids
+        if sources is None or sources.get(pk) == ReceivableSource.APPLICATION
+    ]
+    if not ids:
+        return  # notices, API receivables: no query on the payment's hot path
     waiting = list(
         Application.objects.filter(
             organisation_id=organisation_id,
-            receivable_id__in=list(receivable_ids),
+            receivable_id__in=ids,
             status=ApplicationStatus.AWAITING_PAYMENT,
         ).values_list("pk", "reference")
     )

@@ -258,34 +258,47 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
     ids = list(receivable_ids)
     if not ids:
         return
-    quote = connection.ops.quote_name
-    table = quote(Receivable._meta.db_table)
+    table = connection.ops.quote_name(Receivable._meta.db_table)
     id_params = ", ".join(["%s"] * len(ids))
-    balance = ledger_selectors.open_item_balance_sql(f"{table}.id")
-    target = f"(CASE WHEN ({balance}) > 0 THEN %s ELSE %s END)"
+    # The balance is computed once per row, in the derived table; rows already right are skipped.
+    balance = ledger_selectors.open_item_balance_sql("r.id")
     now = Receivable._meta.get_field("updated_at").get_db_prep_save(clock.now(), connection)
     with connection.cursor() as cursor:
+        if connection.features.has_select_for_update:
+            # Lock first, in id order: a payment or cancellation of the same receivables that is
+            # still running finishes before the balance below is read, so it counts.
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id IN ({id_params}) ORDER BY id FOR UPDATE",  # noqa: S608
+                ids,
+            )
         cursor.execute(
-            f"UPDATE {table} SET status = {target}, updated_at = %s, "  # noqa: S608 - names are ours
-            f"paid_at = CASE WHEN ({balance}) > 0 THEN NULL ELSE %s END "
-            f"WHERE organisation_id = %s AND id IN ({id_params}) AND status <> %s "
-            f"AND status <> {target} RETURNING id, status",
+            f"UPDATE {table} SET status = n.target, updated_at = %s, "  # noqa: S608 - names are ours
+            f"paid_at = CASE WHEN n.target = %s THEN %s ELSE NULL END "
+            f"FROM (SELECT r.id AS id, CASE WHEN ({balance}) > 0 THEN %s ELSE %s END AS target "
+            f"FROM {table} r WHERE r.organisation_id = %s AND r.id IN ({id_params}) "
+            f"AND r.status <> %s) n "
+            f"WHERE {table}.id = n.id AND {table}.status <> n.target AND {table}.status <> %s "
+            f"RETURNING {table}.id, {table}.status, {table}.source",
             [
-                ReceivableStatus.OPEN,
+                now,
                 ReceivableStatus.PAID,
                 now,
-                now,
+                ReceivableStatus.OPEN,
+                ReceivableStatus.PAID,
                 organisation_id,
                 *ids,
                 ReceivableStatus.CANCELLED,
-                ReceivableStatus.OPEN,
-                ReceivableStatus.PAID,
+                ReceivableStatus.CANCELLED,
             ],
         )
-        paid = [row[0] for row in cursor.fetchall() if row[1] == ReceivableStatus.PAID]
+        changed = cursor.fetchall()
+    paid = [(pk, source) for pk, status, source in changed if status == ReceivableStatus.PAID]
     if paid:
         signals.receivables_paid.send(
-            sender=Receivable, organisation_id=organisation_id, receivable_ids=paid
+            sender=Receivable,
+            organisation_id=organisation_id,
+            receivable_ids=[pk for pk, _ in paid],
+            sources=dict(paid),
         )
 
 
