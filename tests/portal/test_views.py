@@ -544,3 +544,27 @@ def test_the_header_shows_the_coat_of_arms_or_a_neutral_one(
     org.coat_of_arms.save("stadt.png", ContentFile(b"\x89PNG\r\n\x1a\n"), save=True)
     page = client.get("/").content.decode()
     assert f'src="{org.coat_of_arms.url}"' in page
+
+
+def test_redirects_after_language_switch_and_login_stay_on_the_site(
+    client: Client, org: Organisation
+) -> None:
+    from allauth.account.models import EmailAddress
+
+    from rathauskasse.core.models import User
+
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/"})
+    assert switched.status_code == 302
+    assert "evil.example" not in switched["Location"]
+    user = User.objects.create_user(
+        "erika", email="erika@example.org", password="lang-und-sicher-2026"
+    )
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=user, email="erika@example.org", verified=True, primary=True)
+    response = client.post(
+        "/konto/login/?next=https://evil.example/",
+        {"login": "erika@example.org", "password": password},
+    )
+    assert response.status_code == 302
+    assert "evil.example" not in response["Location"]
