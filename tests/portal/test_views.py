@@ -556,11 +556,8 @@ def test_redirects_after_language_switch_and_login_stay_on_the_site(
     switched = client.post("/i18n/setlang/", {"language": "en", "next": "https://evil.example/"})
     assert switched.status_code == 302
     assert "evil.example" not in switched["Location"]
-    user = User.objects.create_user(
-        "erika", email="erika@example.org", password="lang-und-sicher-2026"
-    )
-    from allauth.account.models import EmailAddress
-
+    password = "lang-und-sicher-2026"
+    user = User.objects.create_user("erika", email="erika@example.org", password=password)
     EmailAddress.objects.create(user=user, email="erika@example.org", verified=True, primary=True)
     response = client.post(
         "/konto/login/?next=https://evil.example/",
