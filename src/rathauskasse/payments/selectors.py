@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
 from rathauskasse.organisations.models import Organisation
-from rathauskasse.payments.models import TERMINAL, Payment, PaymentAllocation, PaymentEvent
+from rathauskasse.payments.models import Payment, PaymentAllocation, PaymentEvent
 from rathauskasse.receivables.models import Receivable
 
 
@@ -43,10 +43,6 @@ def payments_for(*, receivable: Receivable) -> QuerySet[Payment]:
     return Payment.objects.filter(
         organisation_id=receivable.organisation_id, allocations__receivable=receivable
     ).order_by("-created_at")
-
-
-def unfinished_payments(*, receivable: Receivable) -> QuerySet[Payment]:
-    return payments_for(receivable=receivable).exclude(status__in=TERMINAL)
 
 
 def find_by_idempotency_key(*, organisation: Organisation, key: str) -> Payment | None:

@@ -50,6 +50,7 @@ from rathauskasse.payments.contract import (
     StatusReport,
 )
 from rathauskasse.payments.models import (
+    TERMINAL,
     TRANSITIONS,
     EventSource,
     Payment,
@@ -590,6 +591,19 @@ def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
         if report.state not in (ProviderState.CANCELLED, ProviderState.STARTED):
             return apply_report(payment=payment, report=report, source=EventSource.POLL)
     return cancel_payment(payment=payment, source=EventSource.CLIENT, actor=actor)
+
+
+def abandon_unfinished(*, receivable: Receivable, actor: audit.Actor) -> None:
+    """Before a new attempt to pay `receivable`: stop the attempts the payer left unfinished.
+
+    Pending payments (the provider is deciding) are left alone; one that went through meanwhile
+    ends as succeeded, and the receivable is then paid.
+    """
+    unfinished = Payment.objects.filter(
+        organisation_id=receivable.organisation_id, allocations__receivable=receivable
+    ).exclude(status__in=[*TERMINAL, PaymentStatus.PENDING])
+    for payment in unfinished:
+        abandon_payment(payment=payment, actor=actor)
 
 
 @transaction.atomic

@@ -157,9 +157,7 @@ def _pay_application(
     repeated = checkout.resume(organisation=organisation, idempotency_key=key)
     if repeated is not None:
         return repeated
-    for unfinished in payment_selectors.unfinished_payments(receivable=receivable):
-        if unfinished.status != PaymentStatus.PENDING:
-            payments.abandon_payment(payment=unfinished, actor=checkout.actor_of(request))
+    payments.abandon_unfinished(receivable=receivable, actor=checkout.actor_of(request))
     application.refresh_from_db()
     if application.status != ApplicationStatus.AWAITING_PAYMENT:
         return _to_application(application)  # the abandoned attempt had gone through after all
