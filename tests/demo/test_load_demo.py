@@ -279,3 +279,31 @@ def test_a_failure_half_way_leaves_nothing_behind(monkeypatch: pytest.MonkeyPatc
     assert _counts() == before
     monkeypatch.undo()
     assert "Stadt Musterstadt ist angelegt" in _load()
+
+
+@pytest.mark.django_db
+def test_the_demo_api_key_can_be_given_and_works(
+    monkeypatch: pytest.MonkeyPatch, client: object
+) -> None:
+    from rathauskasse.api import keys
+
+    token = keys.generate("test").token
+    monkeypatch.setenv("RATHAUSKASSE_DEMO_API_KEY", token)
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    assert token in out.getvalue()
+    response = client.get(  # type: ignore[attr-defined]
+        "/api/v1/receivables?limit=1", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 1
+
+
+@pytest.mark.django_db
+def test_a_malformed_demo_api_key_is_refused_and_nothing_is_saved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RATHAUSKASSE_DEMO_API_KEY", "test_kaputt")
+    with pytest.raises(CommandError):
+        call_command("load_demo", stdout=io.StringIO())
+    assert not Organisation.objects.exists()

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "allauth",
     "allauth.account",
+    "ninja",
     "rathauskasse.core",
     "rathauskasse.organisations",
     "rathauskasse.ledger",
@@ -170,6 +171,12 @@ PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=120)
 # Shared cache (rate limits): one process in the demo; set CACHE_URL=redis://... when several
 # web processes serve the portal, so that a limit holds across all of them.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# --- REST API ---------------------------------------------------------------------------------
+# Requests per API key and minute; more get 429 with Retry-After.
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=1200)
+# The provider that takes payments created with live API keys (test keys: always the sandbox).
+API_PAYMENT_PROVIDER = env.str("API_PAYMENT_PROVIDER", default="sandbox")
 
 # --- citizen portal -----------------------------------------------------------------------------
 # The organisation whose portal answers on hosts no organisation claims (its slug); empty: the

@@ -8,10 +8,13 @@ when the organisation exists already, nothing at all.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 
 from django.db import transaction
 
+from rathauskasse.api import services as api_services
+from rathauskasse.api.models import Scope
 from rathauskasse.catalogue.services import create_service
 from rathauskasse.core import audit
 from rathauskasse.core.models import User
@@ -54,6 +57,8 @@ class Loaded:
     created: bool
     #: Demo user names that existed before; they were neither changed nor given a role.
     kept_usernames: tuple[str, ...] = ()
+    #: The demo's test API key, known only when the city was just created.
+    api_key: str | None = None
 
 
 def find_demo() -> Organisation | None:
@@ -126,11 +131,19 @@ def load(*, today: dt.date) -> Loaded:
             today=today,
         )
     kept = _create_staff(organisation=organisation, departments=departments)
+    _, api_key = api_services.create_api_key(
+        actor=ACTOR,
+        organisation=organisation,
+        name="Demo-Fachverfahren",
+        mode="test",
+        scopes=Scope.values,
+        token=os.environ.get("RATHAUSKASSE_DEMO_API_KEY") or None,
+    )
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
         raise DemoFailed("Das Hauptbuch ist nicht stimmig: " + " ".join(report.problems))
-    return Loaded(organisation=organisation, created=True, kept_usernames=kept)
+    return Loaded(organisation=organisation, created=True, kept_usernames=kept, api_key=api_key)
 
 
 def _create_notice(

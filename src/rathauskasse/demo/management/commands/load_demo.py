@@ -8,6 +8,7 @@ nothing and prints what is there.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +55,15 @@ class Command(BaseCommand):
                 + ", ".join(loaded.kept_usernames)
             )
         self.stdout.write("")
+        api_key = loaded.api_key or os.environ.get("RATHAUSKASSE_DEMO_API_KEY")
+        if api_key:
+            self.stdout.write(f"Test-API-Schlüssel (alle Rechte, nur Sandbox): {api_key}")
+        else:
+            self.stdout.write(
+                "Test-API-Schlüssel: beim ersten Laden ausgegeben (oder RATHAUSKASSE_DEMO_API_KEY "
+                "setzen, bevor die Demo angelegt wird)."
+            )
+        self.stdout.write(f"REST-API:     {settings.SITE_URL}/api/v1/docs")
         self.stdout.write(f"Bürgerportal: {settings.SITE_URL}{reverse('portal:home')}")
         self.stdout.write(f"Verwaltung:   {settings.SITE_URL}{reverse('admin:index')}")
 

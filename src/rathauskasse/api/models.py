@@ -1,0 +1,82 @@
+"""What the REST API keeps: API keys of integrators, and the responses to idempotent requests."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+
+from rathauskasse.organisations.models import Department, Organisation
+
+
+class Scope(models.TextChoices):
+    RECEIVABLES_READ = "receivables:read", "Forderungen lesen"
+    RECEIVABLES_WRITE = "receivables:write", "Forderungen anlegen und stornieren"
+    PAYMENTS_READ = "payments:read", "Zahlungen lesen"
+    PAYMENTS_WRITE = "payments:write", "Zahlungen anlegen und abbrechen"
+    REFUNDS_WRITE = "refunds:write", "Erstattungen anlegen"
+    EVENTS_READ = "events:read", "Ereignisse lesen"
+
+
+class ApiKey(models.Model):
+    """An integrator's key (a Fachverfahren). Only a digest of its secret is stored."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(
+        "Bezeichnung", max_length=100, help_text="z. B. „Hundesteuer-Fachverfahren“"
+    )
+    mode = models.CharField(
+        "Art",
+        max_length=4,
+        choices=[("live", "echt"), ("test", "Test (nur Sandbox)")],
+        default="test",
+    )
+    key_id = models.CharField("Kennung", max_length=10, unique=True, editable=False)
+    secret_digest = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField("Rechte", default=list)
+    departments = models.ManyToManyField(
+        Department,
+        blank=True,
+        related_name="+",
+        verbose_name="nur für diese Ämter",
+        help_text="Leer: alle Ämter der Organisation.",
+    )
+    created_at = models.DateTimeField("angelegt am")
+    last_used_at = models.DateTimeField("zuletzt benutzt", null=True, blank=True)
+    revoked_at = models.DateTimeField("widerrufen am", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API-Schlüssel"
+        verbose_name_plural = "API-Schlüssel"
+        ordering = ("-created_at",)
+        constraints: ClassVar = [
+            models.CheckConstraint(condition=Q(mode__in=["live", "test"]), name="api_key_mode"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.mode}_{self.key_id}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotentResponse(models.Model):
+    """The first response to a POST with an `Idempotency-Key`, replayed for 24 hours."""
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_digest = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    body = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotent_response_key"),
+        ]
+        indexes: ClassVar = [models.Index(fields=["created_at"], name="idempotent_by_age")]
+
+    def __str__(self) -> str:
+        return f"{self.api_key_id}:{self.key}"

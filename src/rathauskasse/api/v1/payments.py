@@ -1,0 +1,182 @@
+"""/api/v1/payments: create a payment for receivables, read, list, cancel, and its events."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
+
+from rathauskasse.api.models import ApiKey, Scope
+from rathauskasse.api.v1 import base
+from rathauskasse.api.v1.receivables import ERRORS
+from rathauskasse.api.v1.schemas import EventOut, PaymentIn, PaymentOut, PaymentPage
+from rathauskasse.core.errors import NotFound, ValidationFailed
+from rathauskasse.payments import selectors, services
+from rathauskasse.payments.models import Payment, PaymentStatus
+from rathauskasse.receivables.models import Receivable
+
+router = Router(tags=["payments"])
+
+
+class PaymentFilter(Schema):
+    status: str | None = None
+    limit: int = 50
+    after: str | None = None
+
+
+def _provider(api_key: ApiKey) -> str:
+    """Test keys pay only in the sandbox; live keys use the configured provider."""
+    return "sandbox" if api_key.mode == "test" else settings.API_PAYMENT_PROVIDER
+
+
+def _scoped(api_key: ApiKey) -> Any:
+    found = selectors.payments(organisation=api_key.organisation)
+    limited = base.department_ids(api_key)
+    if limited:
+        found = found.filter(allocations__receivable__department_id__in=limited).distinct()
+    return found
+
+
+def _get(api_key: ApiKey, payment_id: uuid.UUID) -> Payment:
+    payment: Payment | None = _scoped(api_key).filter(public_id=payment_id).first()
+    if payment is None:
+        raise NotFound("Diese Zahlung gibt es nicht.")
+    return payment
+
+
+def serialize(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.public_id,
+        "status": payment.status,
+        "amount_cents": payment.amount_cents,
+        "method": payment.method,
+        "provider": payment.provider,
+        "provider_reference": payment.provider_reference,
+        "description": payment.description,
+        "next_url": (
+            payment.redirect_url
+            if payment.status == PaymentStatus.STARTED and payment.redirect_url
+            else None
+        ),
+        "failure_reason": payment.failure_reason,
+        "refund_status": payment.refund_status,
+        "created_at": payment.created_at,
+        "expires_at": payment.expires_at,
+        "allocations": [
+            {
+                "receivable": a.receivable_id,
+                "kassenzeichen": a.receivable.kassenzeichen,
+                "amount_cents": a.amount_cents,
+            }
+            for a in selectors.allocations(payment=payment)
+        ],
+    }
+
+
+@router.post(
+    "",
+    response={201: PaymentOut, **ERRORS},
+    summary="Create a payment for one or more receivables; send the payer to `next_url`",
+)
+def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
+    api_key = base.require(request, Scope.PAYMENTS_WRITE)
+
+    def run() -> tuple[int, Any]:
+        ids = [a.receivable for a in payload.receivables]
+        limited = base.department_ids(api_key)
+        found = Receivable.objects.filter(organisation=api_key.organisation, pk__in=ids)
+        if limited:
+            found = found.filter(department_id__in=limited)
+        by_id = {r.pk: r for r in found}
+        missing = [pk for pk in ids if pk not in by_id]
+        if missing:
+            raise ValidationFailed(
+                {"receivables": f"Diese Forderungen gibt es nicht: {', '.join(map(str, missing))}"}
+            )
+        actor = base.actor_of(api_key)
+        payment = services.create_payment(
+            actor=actor,
+            organisation=api_key.organisation,
+            allocations=[
+                services.AllocationInput(by_id[a.receivable], a.amount_cents)
+                for a in payload.receivables
+            ],
+            provider=_provider(api_key),
+            method=payload.method,
+            return_url=payload.return_url,
+            description=payload.description,
+            payer_email=payload.payer_email,
+        )
+        services.start_payment(payment=payment, actor=actor)
+        return 201, serialize(_get(api_key, payment.public_id))
+
+    return base.idempotent(request, run)
+
+
+@router.get("", response={200: PaymentPage, **ERRORS}, summary="List payments, newest first")
+def list_payments(request: HttpRequest, filters: Query[PaymentFilter]) -> dict[str, Any]:
+    api_key = base.require(request, Scope.PAYMENTS_READ)
+    found = _scoped(api_key).order_by("-id")
+    if filters.status:
+        found = found.filter(status=filters.status)
+    if filters.after:
+        try:
+            cursor = _scoped(api_key).get(public_id=uuid.UUID(filters.after)).pk
+        except (ValueError, Payment.DoesNotExist):
+            raise ValidationFailed({"after": "Ungültiger Cursor."}) from None
+        found = found.filter(pk__lt=cursor)
+    limit = min(max(filters.limit, 1), 200)
+    page = list(found[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return {
+        "data": [serialize(p) for p in page],
+        "next_cursor": str(page[-1].public_id) if more and page else None,
+    }
+
+
+@router.get("/{payment_id}", response={200: PaymentOut, **ERRORS}, summary="Get a payment")
+def get(request: HttpRequest, payment_id: uuid.UUID) -> dict[str, Any]:
+    api_key = base.require(request, Scope.PAYMENTS_READ)
+    return serialize(_get(api_key, payment_id))
+
+
+@router.post(
+    "/{payment_id}/cancel",
+    response={200: PaymentOut, **ERRORS},
+    summary="Cancel an unfinished payment (the provider is asked first; its answer counts)",
+)
+def cancel(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
+    api_key = base.require(request, Scope.PAYMENTS_WRITE)
+
+    def run() -> tuple[int, Any]:
+        payment = _get(api_key, payment_id)
+        if payment.is_finished:
+            raise services.TransitionNotAllowed(
+                f"Die Zahlung ist bereits abgeschlossen ({payment.status})."
+            )
+        services.abandon_payment(payment=payment, actor=base.actor_of(api_key))
+        return 200, serialize(_get(api_key, payment_id))
+
+    return base.idempotent(request, run)
+
+
+@router.get(
+    "/{payment_id}/events", response={200: list[EventOut], **ERRORS}, summary="A payment's events"
+)
+def events(request: HttpRequest, payment_id: uuid.UUID) -> list[dict[str, Any]]:
+    api_key = base.require(request, Scope.PAYMENTS_READ)
+    payment = _get(api_key, payment_id)
+    return [
+        {
+            "kind": e.kind,
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "source": e.source,
+            "created_at": e.created_at,
+        }
+        for e in selectors.events(payment=payment)
+    ]

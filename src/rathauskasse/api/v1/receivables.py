@@ -1,0 +1,200 @@
+"""/api/v1/receivables: create, read, list and cancel receivables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Query, Router, Schema
+
+from rathauskasse.api.models import ApiKey, Scope
+from rathauskasse.api.v1 import base
+from rathauskasse.api.v1.schemas import (
+    CancelIn,
+    Problem,
+    ReceivableIn,
+    ReceivableOut,
+    ReceivablePage,
+)
+from rathauskasse.core.errors import NotFound, ValidationFailed
+from rathauskasse.organisations import selectors as organisations
+from rathauskasse.receivables import selectors, services
+from rathauskasse.receivables.models import Receivable, ReceivableSource
+
+router = Router(tags=["receivables"])
+ERRORS: dict[int, Any] = {
+    401: Problem,
+    403: Problem,
+    404: Problem,
+    409: Problem,
+    422: Problem,
+    429: Problem,
+}
+
+
+class ReceivableFilter(Schema):
+    status: str | None = None
+    department: int | None = None
+    reference: str | None = None
+    limit: int = 50
+    after: str | None = None
+
+
+def _scoped(api_key: ApiKey) -> Any:
+    found = selectors.receivables(organisation=api_key.organisation).prefetch_related(
+        "lines__budget_line"
+    )
+    limited = base.department_ids(api_key)
+    return found.filter(department_id__in=limited) if limited else found
+
+
+def _get(api_key: ApiKey, receivable_id: int) -> Receivable:
+    receivable: Receivable | None = _scoped(api_key).filter(pk=receivable_id).first()
+    if receivable is None:
+        raise NotFound("Diese Forderung gibt es nicht.")
+    return receivable
+
+
+def serialize(receivable: Receivable, open_cents: int) -> dict[str, Any]:
+    return {
+        "id": receivable.pk,
+        "kassenzeichen": receivable.kassenzeichen,
+        "kassenzeichen_display": receivable.kassenzeichen_display,
+        "status": receivable.status,
+        "purpose": receivable.purpose,
+        "amount_cents": receivable.amount_cents,
+        "open_cents": open_cents,
+        "due_date": receivable.due_date,
+        "department": receivable.department_id,
+        "reference": receivable.source_reference,
+        "pay_url": settings.SITE_URL + reverse("portal:pay-link", args=[receivable.pay_token]),
+        "created_at": receivable.created_at,
+        "paid_at": receivable.paid_at,
+        "lines": [
+            {
+                "position": line.position,
+                "text": line.text,
+                "amount_cents": line.amount_cents,
+                "budget_line": line.budget_line.code,
+                "booking_data": line.booking_data,
+            }
+            for line in receivable.lines.all()
+        ],
+    }
+
+
+def _out(receivable: Receivable) -> dict[str, Any]:
+    return serialize(receivable, selectors.open_amount(receivable=receivable))
+
+
+@router.post("", response={201: ReceivableOut, **ERRORS}, summary="Create a receivable")
+def create(request: HttpRequest, payload: ReceivableIn) -> HttpResponse:
+    api_key = base.require(request, Scope.RECEIVABLES_WRITE)
+
+    def run() -> tuple[int, Any]:
+        organisation = api_key.organisation
+        limited = base.department_ids(api_key)
+        if limited and payload.department not in limited:
+            raise base.Forbidden("Dieser Schlüssel gilt nicht für dieses Amt.", field="department")
+        try:
+            department = organisations.get_department(
+                organisation=organisation, department_id=payload.department
+            )
+        except NotFound as exc:
+            raise ValidationFailed({"department": exc.message}) from None
+        lines = []
+        for index, line in enumerate(payload.lines):
+            try:
+                budget_line = organisations.get_budget_line(
+                    organisation=organisation, code=line.budget_line
+                )
+            except NotFound as exc:
+                raise ValidationFailed({f"lines.{index}.budget_line": exc.message}) from None
+            lines.append(
+                services.LineInput(
+                    text=line.text,
+                    amount_cents=line.amount_cents,
+                    budget_line=budget_line,
+                    booking_data=line.booking_data,
+                )
+            )
+        debtor = payload.debtor
+        receivable = services.create_receivable(
+            actor=base.actor_of(api_key),
+            organisation=organisation,
+            department=department,
+            lines=lines,
+            purpose=payload.purpose,
+            debtor=services.Debtor(**debtor.model_dump()),
+            source=ReceivableSource.API,
+            due_date=payload.due_date,
+            kassenzeichen=payload.kassenzeichen,
+            source_reference=payload.reference,
+        )
+        return 201, _out(_get(api_key, receivable.pk))
+
+    return base.idempotent(request, run)
+
+
+@router.get("", response={200: ReceivablePage, **ERRORS}, summary="List receivables, newest first")
+def list_receivables(request: HttpRequest, filters: Query[ReceivableFilter]) -> dict[str, Any]:
+    api_key = base.require(request, Scope.RECEIVABLES_READ)
+    found = _scoped(api_key).order_by("-id")
+    if filters.status:
+        found = found.filter(status=filters.status)
+    if filters.department:
+        found = found.filter(department_id=filters.department)
+    if filters.reference:
+        found = found.filter(source_reference=filters.reference)
+    if filters.after:
+        if not filters.after.isdigit():
+            raise ValidationFailed({"after": "Ungültiger Cursor."})
+        found = found.filter(pk__lt=int(filters.after))
+    limit = min(max(filters.limit, 1), 200)
+    page = list(found[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    open_cents = selectors.open_amounts(
+        organisation=api_key.organisation, receivable_ids=[r.pk for r in page]
+    )
+    return {
+        "data": [serialize(r, open_cents[r.pk]) for r in page],
+        "next_cursor": str(page[-1].pk) if more and page else None,
+    }
+
+
+@router.get("/{receivable_id}", response={200: ReceivableOut, **ERRORS}, summary="Get a receivable")
+def get(request: HttpRequest, receivable_id: int) -> dict[str, Any]:
+    api_key = base.require(request, Scope.RECEIVABLES_READ)
+    return _out(_get(api_key, receivable_id))
+
+
+@router.get(
+    "/by-kassenzeichen/{kassenzeichen}",
+    response={200: ReceivableOut, **ERRORS},
+    summary="Find a receivable by its Kassenzeichen (any spelling)",
+)
+def by_kassenzeichen(request: HttpRequest, kassenzeichen: str) -> dict[str, Any]:
+    api_key = base.require(request, Scope.RECEIVABLES_READ)
+    found = selectors.find_by_kassenzeichen(organisation=api_key.organisation, text=kassenzeichen)
+    return _out(_get(api_key, found.pk))
+
+
+@router.post(
+    "/{receivable_id}/cancel",
+    response={200: ReceivableOut, **ERRORS},
+    summary="Cancel an unpaid receivable (by reversal)",
+)
+def cancel(request: HttpRequest, receivable_id: int, payload: CancelIn) -> HttpResponse:
+    api_key = base.require(request, Scope.RECEIVABLES_WRITE)
+
+    def run() -> tuple[int, Any]:
+        receivable = _get(api_key, receivable_id)
+        services.cancel_receivable(
+            actor=base.actor_of(api_key), receivable=receivable, reason=payload.reason
+        )
+        return 200, _out(_get(api_key, receivable_id))
+
+    return base.idempotent(request, run)

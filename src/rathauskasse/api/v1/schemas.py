@@ -1,0 +1,144 @@
+"""Request and response bodies of the REST API v1. Amounts are integer cents."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+MAX_CENTS = 100_000_000_00  # 100 million euros: far above any fee, far below overflow
+
+
+class In(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LineIn(In):
+    text: str = Field(min_length=1, max_length=200)
+    amount_cents: int = Field(gt=0, le=MAX_CENTS)
+    budget_line: str = Field(
+        min_length=1, max_length=50, description="Code of the budget line (Haushaltsstelle)."
+    )
+    booking_data: dict[str, str] = Field(default_factory=dict)
+
+
+class DebtorIn(In):
+    name: str = Field(min_length=1, max_length=200)
+    street: str = Field(default="", max_length=200)
+    postcode: str = Field(default="", max_length=10)
+    city: str = Field(default="", max_length=100)
+    country: str = Field(default="DE", min_length=2, max_length=2)
+    email: str = Field(default="", max_length=254)
+    account: str = Field(default="", max_length=30, description="Personenkonto.")
+
+
+class ReceivableIn(In):
+    department: int = Field(description="Id of the department the receivable belongs to.")
+    purpose: str = Field(min_length=1, max_length=140)
+    lines: list[LineIn] = Field(min_length=1, max_length=99)
+    debtor: DebtorIn
+    due_date: dt.date | None = None
+    kassenzeichen: str | None = Field(
+        default=None, max_length=35, description="Leave out to have one generated."
+    )
+    reference: str = Field(
+        default="", max_length=100, description="Your own reference (Fachverfahren)."
+    )
+
+
+class CancelIn(In):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class LineOut(Schema):
+    position: int
+    text: str
+    amount_cents: int
+    budget_line: str
+    booking_data: dict[str, str]
+
+
+class ReceivableOut(Schema):
+    id: int
+    kassenzeichen: str
+    kassenzeichen_display: str
+    status: str
+    purpose: str
+    amount_cents: int
+    open_cents: int
+    due_date: dt.date
+    department: int
+    reference: str
+    pay_url: str
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+    lines: list[LineOut]
+
+
+class ReceivablePage(Schema):
+    data: list[ReceivableOut]
+    next_cursor: str | None = Field(
+        description="Pass as `after` for the next page; null at the end."
+    )
+
+
+class AllocationIn(In):
+    receivable: int = Field(description="Id of the receivable.")
+    amount_cents: int | None = Field(
+        default=None, gt=0, le=MAX_CENTS, description="Leave out to pay the whole open amount."
+    )
+
+
+class PaymentIn(In):
+    receivables: list[AllocationIn] = Field(min_length=1, max_length=99)
+    method: str = Field(description="card, paypal, sepa_debit, wero, giropay")
+    return_url: str = Field(
+        min_length=8, max_length=500, pattern=r"^https?://", description="Where the payer returns."
+    )
+    description: str = Field(default="", max_length=140)
+    payer_email: str = Field(default="", max_length=254, description="Receives the receipt.")
+
+
+class AllocationOut(Schema):
+    receivable: int
+    kassenzeichen: str
+    amount_cents: int
+
+
+class PaymentOut(Schema):
+    id: uuid.UUID
+    status: str
+    amount_cents: int
+    method: str
+    provider: str
+    provider_reference: str
+    description: str
+    next_url: str | None = Field(description="Send the payer here while the status is `started`.")
+    failure_reason: str
+    refund_status: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    allocations: list[AllocationOut]
+
+
+class PaymentPage(Schema):
+    data: list[PaymentOut]
+    next_cursor: str | None
+
+
+class EventOut(Schema):
+    kind: str
+    from_status: str
+    to_status: str
+    source: str
+    created_at: dt.datetime
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    code: str
+    field: str | None = None
