@@ -9,9 +9,16 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from rathauskasse.api import services
-from rathauskasse.api.models import ApiKey, Scope
+from rathauskasse.api import services, webhooks
+from rathauskasse.api.models import (
+    ApiKey,
+    Scope,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from rathauskasse.core import audit
+from rathauskasse.core.admin import AuditedModelAdmin, ReadOnlyAdmin, ReadOnlyInline
 from rathauskasse.core.models import User
 
 
@@ -74,3 +81,31 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         for api_key in queryset:
             services.revoke_api_key(actor=audit.Actor.user(request.user), api_key=api_key)
         self.message_user(request, f"{queryset.count()} Schlüssel widerrufen.")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(AuditedModelAdmin):
+    list_display = ("url", "organisation", "is_active", "created_at")
+    list_filter = ("organisation", "is_active")
+    readonly_fields = ("secret", "created_at")
+    fields = ("organisation", "url", "events", "is_active", "secret", "created_at")
+
+
+class WebhookAttemptInline(ReadOnlyInline):
+    model = WebhookAttempt
+    fields = ("at", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("event", "endpoint", "state", "attempts", "next_attempt_at", "delivered_at")
+    list_filter = ("state", "endpoint")
+    inlines = (WebhookAttemptInline,)
+    actions = ("replay",)
+
+    @admin.action(description="Ausgewählte Zustellungen erneut senden")
+    def replay(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        for delivery in queryset:
+            webhooks.replay(delivery)
+        self.message_user(request, f"{queryset.count()} Zustellungen werden erneut gesendet.")

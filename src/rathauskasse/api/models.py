@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import ClassVar
 
 from django.db import models
@@ -80,3 +81,89 @@ class IdempotentResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.api_key_id}:{self.key}"
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    """Where an integrator wants to hear about events, and the secret that signs them."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    url = models.URLField("Adresse", max_length=500)
+    events = models.JSONField(
+        "Ereignisse",
+        default=list,
+        blank=True,
+        help_text='z. B. ["payment.succeeded", "receivable.paid"]; leer: alle.',
+    )
+    secret = models.CharField(
+        "Signaturschlüssel", max_length=100, default=new_webhook_secret, editable=False
+    )
+    is_active = models.BooleanField("aktiv", default=True)
+    created_at = models.DateTimeField("angelegt am", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "Webhook"
+        verbose_name_plural = "Webhooks"
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", "wird zugestellt"
+    DELIVERED = "delivered", "zugestellt"
+    FAILED = "failed", "aufgegeben"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, delivered at least once (retried with growing delays)."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey("events.Event", on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        "Stand", max_length=20, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField("Versuche", default=0)
+    next_attempt_at = models.DateTimeField("nächster Versuch", null=True, blank=True)
+    delivered_at = models.DateTimeField("zugestellt am", null=True, blank=True)
+    created_at = models.DateTimeField("angelegt am")
+
+    class Meta:
+        verbose_name = "Webhook-Zustellung"
+        verbose_name_plural = "Webhook-Zustellungen"
+        ordering = ("-id",)
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_delivery_once"),
+            models.CheckConstraint(
+                condition=Q(state__in=DeliveryState.values), name="webhook_delivery_state"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    """One try to deliver: what the endpoint answered, or why it could not be reached."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField("Zeitpunkt")
+    status_code = models.PositiveSmallIntegerField("HTTP-Status", null=True, blank=True)
+    error = models.CharField("Fehler", max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField("Dauer (ms)", default=0)
+
+    class Meta:
+        verbose_name = "Zustellversuch"
+        verbose_name_plural = "Zustellversuche"
+        ordering = ("id",)
+
+    def __str__(self) -> str:
+        return f"{self.at:%d.%m.%Y %H:%M:%S} {self.status_code or self.error}"

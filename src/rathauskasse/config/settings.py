@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "ninja",
     "rathauskasse.core",
     "rathauskasse.organisations",
+    "rathauskasse.events",
     "rathauskasse.ledger",
     "rathauskasse.catalogue",
     "rathauskasse.receivables",

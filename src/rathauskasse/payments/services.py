@@ -35,6 +35,8 @@ from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import DomainError, ValidationFailed
 from rathauskasse.core.money import Money
 from rathauskasse.core.tasks import enqueue
+from rathauskasse.events import services as events
+from rathauskasse.events.models import EventType
 from rathauskasse.ledger import rules
 from rathauskasse.ledger import services as ledger
 from rathauskasse.ledger.models import EntryKind
@@ -275,6 +277,17 @@ def _transition(
                         "data": dict(data or {}),
                     },
                 )
+                if to in TERMINAL:  # the payment's event comes before its receivables'
+                    events.record(
+                        organisation_id=payment.organisation_id,
+                        type=EventType(f"payment.{to}"),
+                        data={
+                            "payment": str(payment.public_id),
+                            "status": str(to),
+                            "amount_cents": payment.amount_cents,
+                            "failure_reason": failure_reason[:200],
+                        },
+                    )
                 if to == PaymentStatus.SUCCEEDED:
                     _post_success(payment, actor)
                 audit.record(
@@ -699,6 +712,19 @@ def _allocate_refund(payment: Payment, amount_cents: int) -> list[tuple[int, int
     return [(rid, part.cents) for rid, part in zip(ids, parts, strict=True)]
 
 
+def _record_refund(refund: Refund, payment: Payment, type_: EventType) -> None:
+    events.record(
+        organisation_id=payment.organisation_id,
+        type=type_,
+        data={
+            "refund": str(refund.public_id),
+            "payment": str(payment.public_id),
+            "amount_cents": refund.amount_cents,
+            "status": refund.status,
+        },
+    )
+
+
 def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
     """Send a pending refund to the provider and record the outcome.
 
@@ -733,6 +759,7 @@ def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
             locked.status = RefundState.FAILED
             locked.failure_reason = result.failure_reason[:200]
             locked.save()
+            _record_refund(locked, payment, EventType.REFUND_FAILED)
             audit.record(
                 actor=actor,
                 action="refund.failed",
@@ -768,6 +795,7 @@ def execute_refund(*, refund: Refund, actor: audit.Actor) -> Refund:
             else RefundStatus.PARTIAL,
             updated_at=clock.now(),
         )
+        _record_refund(locked, payment, EventType.REFUND_SUCCEEDED)
         audit.record(
             actor=actor,
             action="refund.succeeded",

@@ -23,6 +23,8 @@ from django.db import connection, transaction
 from rathauskasse.catalogue.models import Service
 from rathauskasse.core import audit, clock
 from rathauskasse.core.errors import Conflict, DomainError, ValidationFailed
+from rathauskasse.events import services as events
+from rathauskasse.events.models import EventType
 from rathauskasse.ledger import rules
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.ledger import services as ledger
@@ -236,6 +238,11 @@ def cancel_receivable(*, actor: audit.Actor, receivable: Receivable, reason: str
     locked.status = ReceivableStatus.CANCELLED
     locked.updated_at = clock.now()
     locked.save(update_fields=["status", "updated_at"])
+    events.record(
+        organisation_id=locked.organisation_id,
+        type=EventType.RECEIVABLE_CANCELLED,
+        data={"receivable": locked.pk, "status": ReceivableStatus.CANCELLED, "reason": reason},
+    )
     audit.record(
         actor=actor,
         action="receivable.cancelled",
@@ -293,6 +300,12 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
         )
         changed = cursor.fetchall()
     paid = [(pk, source) for pk, status, source in changed if status == ReceivableStatus.PAID]
+    for pk, _ in paid:
+        events.record(
+            organisation_id=organisation_id,
+            type=EventType.RECEIVABLE_PAID,
+            data={"receivable": pk, "status": ReceivableStatus.PAID},
+        )
     if paid:
         signals.receivables_paid.send(
             sender=Receivable,
