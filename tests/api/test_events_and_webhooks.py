@@ -192,3 +192,21 @@ def test_an_unreachable_endpoint_is_recorded(
     attempt = WebhookDelivery.objects.get().tries.get()
     assert attempt.status_code is None
     assert "ConnectError" in attempt.error
+
+
+def test_a_payment_without_webhooks_reads_no_endpoints(
+    org: Organisation, department: Department, budget_line: BudgetLine
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    receivable = factories.receivable(org, department, budget_line, 5000)
+    payment = factories.payment(org, receivable)
+    with CaptureQueriesContext(connection) as queries:
+        payments.confirm_payment(
+            payment=payment, source=payments.EventSource.POLL, actor=factories.ACTOR
+        )
+    reads = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in reads if "api_webhookendpoint" in sql]
+    inserts = [q["sql"] for q in queries if "events_event" in q["sql"]]
+    assert len(inserts) == 1  # the payment's and the receivable's event in one statement

@@ -16,12 +16,13 @@ import hashlib
 import hmac
 import json
 import time
+from typing import Any
 
 import httpx
-from django.db import transaction
+from django.db import connection, transaction
 
 from rathauskasse.api.models import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from rathauskasse.core import clock
+from rathauskasse.core import clock, sql
 from rathauskasse.core.tasks import enqueue
 from rathauskasse.events.models import Event
 
@@ -55,19 +56,75 @@ def body_of(event: Event) -> bytes:
     ).encode()
 
 
-def on_event_recorded(*, event_id: int, organisation_id: int, type: str, **_: object) -> None:  # noqa: A002
-    """Receiver of `events.event_recorded`: one delivery per interested endpoint."""
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(organisation_id=organisation_id, is_active=True)
-        if e.wants(type)
-    ]
+def _endpoints(organisation_id: int) -> list[tuple[int, list[str]]]:
+    """The organisation's active endpoints and their event lists, read once per transaction.
+
+    A payment records several events in one transaction; the endpoints are read for the first
+    and remembered on the connection for the rest (keyed by the transaction's outermost atomic
+    block, so the next transaction reads afresh).
+    """
+    blocks = connection.atomic_blocks
+    memo: dict[str, Any] = getattr(connection, "_rk_webhook_memo", {})
+    if blocks and memo.get("block") is blocks[0] and organisation_id in memo["endpoints"]:
+        found: list[tuple[int, list[str]]] = memo["endpoints"][organisation_id]
+        return found
+    rows = sql.select(
+        WebhookEndpoint,
+        ["id", "events"],
+        where={"organisation_id": organisation_id, "is_active": True},
+    )
+    found = [(pk, json.loads(events) if isinstance(events, str) else events) for pk, events in rows]
+    if blocks:
+        if memo.get("block") is not blocks[0]:
+            memo = {"block": blocks[0], "endpoints": {}}
+        memo["endpoints"][organisation_id] = found
+        connection._rk_webhook_memo = memo  # type: ignore[attr-defined]
+    return found
+
+
+def forget_endpoints(**_: object) -> None:
+    """Receiver of WebhookEndpoint saves and deletes: the next event reads the endpoints again."""
+    connection._rk_webhook_memo = {}  # type: ignore[attr-defined]
+
+
+#: Counted in the event's own INSERT (see `events.services.register_subscriber_probe`).
+SUBSCRIBER_PROBE = (
+    "(SELECT COUNT(*) FROM api_webhookendpoint w "
+    "WHERE w.organisation_id = events_event.organisation_id AND w.is_active)"
+)
+
+
+def on_event_recorded(
+    *,
+    event_id: int,
+    organisation_id: int,
+    type: str,  # noqa: A002
+    subscribers: int | None = None,
+    **_: object,
+) -> None:
+    """Receiver of `events.event_recorded`: one delivery per interested endpoint.
+
+    It runs inside every payment's transaction, so it reads with one cached plain SELECT per
+    transaction and writes nothing when the organisation has no webhooks.
+    """
+    if subscribers == 0:
+        return  # no webhooks in this organisation: nothing to read
     now = clock.now()
-    for endpoint in endpoints:
-        delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, event_id=event_id, created_at=now, next_attempt_at=now
+    for endpoint_id, wanted in _endpoints(organisation_id):
+        if wanted and type not in wanted:
+            continue
+        delivery_id = sql.insert(
+            WebhookDelivery,
+            {
+                "endpoint_id": endpoint_id,
+                "event_id": event_id,
+                "state": DeliveryState.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
         )
-        _schedule(delivery.pk)
+        _schedule(delivery_id)
 
 
 def _schedule(delivery_id: int, run_after: dt.datetime | None = None) -> None:

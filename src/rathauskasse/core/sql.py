@@ -77,6 +77,24 @@ def insert_many(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) ->
         cursor.execute(_insert_sql(model, names, len(rows), returning=False), params)
 
 
+def insert_returning(
+    model: type[models.Model], rows: Sequence[Mapping[str, Any]], *, also: str = ""
+) -> list[tuple[Any, ...]]:
+    """Insert rows that all name the same columns, in one statement; returns (id, also) rows.
+
+    `also` is an extra SQL expression evaluated per inserted row (written by the caller).
+    """
+    db, names = _db(), tuple(rows[0])
+    fields = _fields(model, names)
+    params = [value for row in rows for value in _values(db, fields, row)]
+    statement = _insert_sql(model, names, len(rows), returning=True)
+    if also:
+        statement += f", {also}"
+    with db.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
 @cache
 def _update_sql(model: type[models.Model], names: tuple[str, ...], where: tuple[str, ...]) -> str:
     assignments = ", ".join(f"{_quote(f.column)} = %s" for f in _fields(model, names))

@@ -8,7 +8,7 @@ Invariants kept here:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rathauskasse.core import clock, sql
@@ -17,13 +17,48 @@ from rathauskasse.events.signals import event_recorded
 
 
 def record(*, organisation_id: int, type: EventType, data: Mapping[str, Any]) -> None:  # noqa: A002
-    event_id = sql.insert(
+    record_many(organisation_id=organisation_id, events=[(type, data)])
+
+
+def record_many(
+    *, organisation_id: int, events: Sequence[tuple[EventType, Mapping[str, Any]]]
+) -> None:
+    """Record several events of one change in one statement, in the given order."""
+    if not events:
+        return
+    now = clock.now()
+    rows = sql.insert_returning(
         Event,
-        {
-            "organisation_id": organisation_id,
-            "type": type,
-            "data": dict(data),
-            "created_at": clock.now(),
-        },
+        [
+            {
+                "organisation_id": organisation_id,
+                "type": type_,
+                "data": dict(data),
+                "created_at": now,
+            }
+            for type_, data in events
+        ],
+        also=_subscriber_probe or "0",
     )
-    event_recorded.send(sender=Event, event_id=event_id, organisation_id=organisation_id, type=type)
+    for (event_id, subscribers), (type_, _) in zip(sorted(rows), events, strict=True):
+        event_recorded.send(
+            sender=Event,
+            event_id=event_id,
+            organisation_id=organisation_id,
+            type=type_,
+            subscribers=int(subscribers or 0),
+        )
+
+
+_subscriber_probe = ""
+
+
+def register_subscriber_probe(expression: str) -> None:
+    """SQL counting who listens for an event, evaluated in the INSERT's RETURNING clause.
+
+    It may use the new row's columns (e.g. `organisation_id`). Receivers of `event_recorded`
+    get the count as `subscribers` and can skip their own query when it is 0: on the payment
+    hot path that saves a round trip for every organisation without webhooks.
+    """
+    global _subscriber_probe  # noqa: PLW0603 - set once at start-up by the listening app
+    _subscriber_probe = expression

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -277,19 +277,21 @@ def _transition(
                         "data": dict(data or {}),
                     },
                 )
-                if to in TERMINAL:  # the payment's event comes before its receivables'
-                    events.record(
+                paid = _post_success(payment, actor) if to == PaymentStatus.SUCCEEDED else []
+                if to in TERMINAL:  # the payment's event, then its receivables', in one INSERT
+                    payment_event = {
+                        "payment": str(payment.public_id),
+                        "status": str(to),
+                        "amount_cents": payment.amount_cents,
+                        "failure_reason": failure_reason[:200],
+                    }
+                    events.record_many(
                         organisation_id=payment.organisation_id,
-                        type=EventType(f"payment.{to}"),
-                        data={
-                            "payment": str(payment.public_id),
-                            "status": str(to),
-                            "amount_cents": payment.amount_cents,
-                            "failure_reason": failure_reason[:200],
-                        },
+                        events=[
+                            (EventType(f"payment.{to}"), payment_event),
+                            *(receivable_services.paid_event(pk) for pk in paid),
+                        ],
                     )
-                if to == PaymentStatus.SUCCEEDED:
-                    _post_success(payment, actor)
                 audit.record(
                     actor=actor,
                     action=f"payment.{to}",
@@ -309,10 +311,27 @@ def _transition(
         current, fresh = PaymentStatus(payment.status), True
 
 
-def _post_success(payment: Payment, actor: audit.Actor) -> None:
-    allocations = sql.select(
-        PaymentAllocation, ["receivable_id", "amount_cents"], where={"payment_id": payment.pk}
-    )
+def _lock_allocations(payment_id: int) -> list[tuple[int, int]]:
+    """(receivable id, cents) of a payment's allocations, its receivables locked in id order."""
+    quote = connection.ops.quote_name
+    allocations = quote(PaymentAllocation._meta.db_table)
+    receivables = quote(Receivable._meta.db_table)
+    lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.receivable_id, a.amount_cents FROM {allocations} a "  # noqa: S608 - names are ours
+            f"JOIN {receivables} r ON r.id = a.receivable_id WHERE a.payment_id = %s "
+            f"ORDER BY r.id{lock}",
+            [payment_id],
+        )
+        return [(int(rid), int(cents)) for rid, cents in cursor.fetchall()]
+
+
+def _post_success(payment: Payment, actor: audit.Actor) -> list[int]:
+    """Post the payment and update its receivables; returns the receivables it made paid."""
+    # Reading the allocations also locks their receivables (in id order), so `sync_status`
+    # below needs no lock statement of its own: one round trip fewer on the hot path.
+    allocations = _lock_allocations(payment.pk)
     ledger.post(
         assume_new=True,  # this transition happens once, so its posting cannot exist yet
         organisation_id=payment.organisation_id,
@@ -323,13 +342,17 @@ def _post_success(payment: Payment, actor: audit.Actor) -> None:
         reference=f"payment:{payment.public_id}",
         actor=actor,
     )
-    receivable_services.sync_status(
-        organisation_id=payment.organisation_id, receivable_ids=[rid for rid, _ in allocations]
+    paid = receivable_services.sync_status(
+        organisation_id=payment.organisation_id,
+        receivable_ids=[rid for rid, _ in allocations],
+        locked=True,
+        record_events=False,
     )
     if payment.payer_email:
         from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
 
         enqueue(tasks.send_receipt, payment.pk)
+    return paid
 
 
 def start_payment(*, payment: Payment, actor: audit.Actor) -> str:

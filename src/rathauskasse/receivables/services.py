@@ -254,24 +254,37 @@ def cancel_receivable(*, actor: audit.Actor, receivable: Receivable, reason: str
     return locked
 
 
-def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
+def paid_event(receivable_id: int) -> tuple[EventType, dict[str, object]]:
+    return EventType.RECEIVABLE_PAID, {"receivable": receivable_id, "status": ReceivableStatus.PAID}
+
+
+def sync_status(
+    *,
+    organisation_id: int,
+    receivable_ids: Iterable[int],
+    locked: bool = False,
+    record_events: bool = True,
+) -> list[int]:
     """Bring `status` in line with the ledger after a posting (inside the posting's transaction).
 
     Open while the ledger balance of the receivable is positive, paid otherwise; a cancelled
     receivable keeps its status whatever comes in afterwards. One statement, because it runs on
     every payment; the balance is `ledger.selectors.open_item_balance` as SQL. Only rows whose
     status changes are written; those that became paid are announced (`receivables_paid`).
+    `locked=True`: the caller has locked the receivables in this transaction already.
+    `record_events=False`: the caller records the `receivable.paid` events itself (with its own,
+    in one statement). Returns the ids that became paid.
     """
     ids = list(receivable_ids)
     if not ids:
-        return
+        return []
     table = connection.ops.quote_name(Receivable._meta.db_table)
     id_params = ", ".join(["%s"] * len(ids))
     # The balance is computed once per row, in the derived table; rows already right are skipped.
     balance = ledger_selectors.open_item_balance_sql("r.id")
     now = Receivable._meta.get_field("updated_at").get_db_prep_save(clock.now(), connection)
     with connection.cursor() as cursor:
-        if connection.features.has_select_for_update:
+        if connection.features.has_select_for_update and not locked:
             # Lock first, in id order: a payment or cancellation of the same receivables that is
             # still running finishes before the balance below is read, so it counts.
             cursor.execute(
@@ -300,11 +313,10 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
         )
         changed = cursor.fetchall()
     paid = [(pk, source) for pk, status, source in changed if status == ReceivableStatus.PAID]
-    for pk, _ in paid:
-        events.record(
+    if record_events:
+        events.record_many(
             organisation_id=organisation_id,
-            type=EventType.RECEIVABLE_PAID,
-            data={"receivable": pk, "status": ReceivableStatus.PAID},
+            events=[paid_event(pk) for pk, _ in paid],
         )
     if paid:
         signals.receivables_paid.send(
@@ -313,6 +325,7 @@ def sync_status(*, organisation_id: int, receivable_ids: Iterable[int]) -> None:
             receivable_ids=[pk for pk, _ in paid],
             sources=dict(paid),
         )
+    return [pk for pk, _ in paid]
 
 
 def ensure_payable(receivable: Receivable, organisation: Organisation) -> None:
