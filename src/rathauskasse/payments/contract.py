@@ -48,6 +48,8 @@ class Capabilities:
     partial_refunds: bool = True
     #: A test provider moves no real money; live API keys must not use it.
     test_only: bool = False
+    #: The provider tells us of outcomes (webhooks). One that does not is polled on a schedule.
+    notifies: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ Invariants kept here:
   good fails it;
 - a payment is started with its items: every allocation spread over its receivable's lines in
   proportion (largest remainder), so the items add up to the payment's amount to the cent;
+- a provider that does not notify is polled on a schedule from the payment's creation until the
+  payment is finished or its expiry check takes over;
 - refunds never exceed what was paid minus what is refunded or being refunded.
 """
 
@@ -217,6 +219,10 @@ def create_payment(
     from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
 
     enqueue(tasks.check_payment, payment.pk, run_after=payment.expires_at)
+    if not capabilities.notifies:
+        # Created once per payment, with the payment: also a start whose answer was lost is
+        # found by these polls (by our payment id).
+        tasks.schedule_polls(payment)
     return payment
 
 
@@ -718,12 +724,16 @@ def settle_expired(*, payment: Payment) -> Payment:
     except ProviderUnavailable as exc:
         raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
     if report.state in (ProviderState.CANCELLED, ProviderState.STARTED):
-        return expire_payment(
-            payment=payment,
-            source=EventSource.SYSTEM,
-            actor=actor,
-            provider_event_id=report.event_id,
-        )
+        with transaction.atomic():
+            expired = expire_payment(
+                payment=payment,
+                source=EventSource.SYSTEM,
+                actor=actor,
+                provider_event_id=report.event_id,
+            )
+            if report.state == ProviderState.STARTED:
+                _watch_for_late_success(expired)
+        return expired
     return apply_report(payment=payment, report=report, source=EventSource.POLL)
 
 
@@ -741,6 +751,7 @@ def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
         raise TransitionNotAllowed(
             "Diese Zahlung wird gerade vom Zahlungsdienst bearbeitet. Bitte warten Sie ab."
         )
+    still_open_there = False
     if payment.provider_reference:
         adapter = registry.get_provider(payment.provider)
         try:
@@ -749,7 +760,45 @@ def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
             raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
         if report.state not in (ProviderState.CANCELLED, ProviderState.STARTED):
             return apply_report(payment=payment, report=report, source=EventSource.POLL)
-    return cancel_payment(payment=payment, source=EventSource.CLIENT, actor=actor)
+        still_open_there = report.state == ProviderState.STARTED
+    with transaction.atomic():
+        cancelled = cancel_payment(payment=payment, source=EventSource.CLIENT, actor=actor)
+        if still_open_there:
+            _watch_for_late_success(cancelled)
+    return cancelled
+
+
+def _watch_for_late_success(payment: Payment) -> None:
+    """The provider could not stop the payment (it still reports it started, e.g. a standard
+    without a cancel operation), so the payer may still pay there after we stopped it here.
+    Look again later; a late success is then recorded as an anomaly for the cash office.
+    Call it in the transaction of the local stop."""
+    from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
+
+    tasks.schedule_late_checks(payment)
+
+
+def look_for_late_success(*, payment: Payment) -> bool:
+    """Ask the provider about a payment stopped here while it was still open there.
+
+    Returns whether to look again (the provider still has it open, or could not be reached).
+    A success is applied, which on a finished payment records a `state_conflict` anomaly.
+    """
+    adapter = registry.get_provider(payment.provider)
+    try:
+        report = adapter.poll(
+            payment_reference=str(payment.public_id),
+            provider_reference=payment.provider_reference,
+            organisation_id=payment.organisation_id,
+        )
+    except ProviderUnavailable:
+        return True
+    if report is None:
+        return False
+    if report.state == ProviderState.SUCCEEDED:
+        apply_report(payment=payment, report=report, source=EventSource.POLL)
+        return False
+    return report.state in (ProviderState.STARTED, ProviderState.PENDING)
 
 
 def abandon_unfinished(*, receivable: Receivable, actor: audit.Actor) -> None:
