@@ -178,11 +178,17 @@ class PaymentProvider(Protocol):
 
         Without `provider_reference` (the start answer was lost) the provider looks the payment
         up by `payment_reference`, at the configuration of `organisation_id` where it has one.
+        Raises only `ProviderUnavailable`: a refused status query decides nothing about the
+        payment, so it is asked again later.
         """
         ...
 
     def cancel(self, *, provider_reference: str) -> StatusReport:
-        """Stop an unfinished payment; returns the final state (which may be a late success)."""
+        """Stop an unfinished payment; returns the final state (which may be a late success).
+
+        A provider that cannot stop payments reports the current state; `started` then means
+        the payer may still pay there (the platform stops it and looks again later).
+        """
         ...
 
     def refund(self, request: RefundRequest) -> RefundResult:
