@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -140,3 +141,32 @@ def test_a_refund_while_the_provider_is_down_stays_pending_and_is_retried(
     refund.refresh_from_db()
     assert refund.status == RefundState.SUCCEEDED
     assert JournalEntry.objects.filter(kind="refund").count() == 1
+
+
+class _CannotRefund(SandboxProvider):
+    """A provider without refunds (XBezahldienste has no refund operation)."""
+
+    name = "Bezahldienst ohne Erstattung"
+    capabilities = dataclasses.replace(
+        SandboxProvider.capabilities, refunds=False, partial_refunds=False
+    )
+
+    def refund(self, request: RefundRequest) -> RefundResult:
+        raise AssertionError("a provider without refunds is never asked to refund")
+
+
+def test_a_provider_without_refunds_is_not_asked_and_the_refusal_says_why(paid: Payment) -> None:
+    with (
+        registry.override("sandbox", _CannotRefund(secret="test-secret")),
+        pytest.raises(services.RefundRefused) as refused,
+    ):
+        services.refund_payment(actor=ACTOR, payment=paid, amount_cents=3070, reason="Doppelt")
+    assert refused.value.message == (
+        "Zahlungen über „Bezahldienst ohne Erstattung“ können hier nicht erstattet werden, weil "
+        "der Zahlungsdienst keine Erstattung anbietet. "
+        "Bitte erstatten Sie den Betrag per Überweisung."
+    )
+    assert not paid.refunds.exists()
+    assert services.refundable_cents(paid) == 3070
+    paid.refresh_from_db()
+    assert paid.refund_status == RefundStatus.NONE

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rathauskasse.applications",
     "rathauskasse.payments",
     "rathauskasse.providers.sandbox",
+    "rathauskasse.providers.xbezahldienste",
     "rathauskasse.api",
     "rathauskasse.portal",
     "rathauskasse.demo",
@@ -161,6 +162,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="kasse@musterstadt.ex
 # finds providers only through this registry; it never imports a concrete provider.
 PAYMENT_PROVIDERS = {
     "sandbox": "rathauskasse.providers.sandbox.adapter.build_provider",
+    "xbezahldienste": "rathauskasse.providers.xbezahldienste.adapter.build_provider",
 }
 # Shared secret of the sandbox provider's signed notifications.
 SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="sandbox-demo-secret")
@@ -168,6 +170,14 @@ SANDBOX_WEBHOOK_SECRET = env.str("SANDBOX_WEBHOOK_SECRET", default="sandbox-demo
 SANDBOX_PENDING_SECONDS = env.int("SANDBOX_PENDING_SECONDS", default=15)
 # Minutes after its creation when an unfinished payment is checked with its provider and stopped.
 PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=120)
+# XBezahldienste services (ePayBL, pmPayment, epay21, ...): each organisation's connection is
+# configured in the admin; these are the defaults of every connection. Seconds to connect and to
+# wait for an answer, how often a start whose answer was lost is sent (same requestId), and
+# whether plain http is allowed (never in production: the demo and tests against a local server).
+XBEZAHLDIENSTE_CONNECT_TIMEOUT = env.int("XBEZAHLDIENSTE_CONNECT_TIMEOUT", default=5)
+XBEZAHLDIENSTE_READ_TIMEOUT = env.int("XBEZAHLDIENSTE_READ_TIMEOUT", default=10)
+XBEZAHLDIENSTE_START_ATTEMPTS = env.int("XBEZAHLDIENSTE_START_ATTEMPTS", default=2)
+XBEZAHLDIENSTE_ALLOW_HTTP = env.bool("XBEZAHLDIENSTE_ALLOW_HTTP", default=DEBUG)
 
 # Shared cache (rate limits): one process in the demo; set CACHE_URL=redis://... when several
 # web processes serve the portal, so that a limit holds across all of them.

@@ -27,6 +27,9 @@ def _jsonable(value: Any) -> Any:
 class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Every change made in the admin also lands in the platform's audit log."""
 
+    #: Fields whose values are logged as "(geändert)" only; subclasses add their own secrets.
+    secret_fields: frozenset[str] = _SECRET_FIELDS
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:  # noqa: FBT001
         with transaction.atomic():
             super().save_model(request, obj, form, change)
@@ -38,7 +41,7 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 organisation_id=getattr(obj, "organisation_id", None),
                 after={
                     name: "(geändert)"
-                    if name in _SECRET_FIELDS
+                    if name in self.secret_fields
                     else _jsonable(getattr(obj, name, form.cleaned_data.get(name)))
                     for name in form.changed_data
                 },

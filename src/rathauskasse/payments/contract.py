@@ -3,7 +3,8 @@
 Providers get frozen dataclasses in and give frozen dataclasses back; they never see an ORM
 object and never write to the platform's database. Transient faults (timeouts, 5xx answers)
 are raised as `ProviderUnavailable`, so the caller can leave the payment in a state from which
-a later status poll recovers it.
+a later status poll recovers it. A provider that refuses a request for good (invalid data, its
+configuration, missing rights) raises `ProviderRefused`; repeating it unchanged will not help.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
 
@@ -26,6 +28,19 @@ class ProviderState(StrEnum):
     EXPIRED = "expired"
 
 
+class BookingKey(StrEnum):
+    """The keys of `StartItem.booking_data` that come from the budget line's own columns.
+
+    Further keys are the budget line's and the receivable line's free booking data, as they are.
+    A provider may rename these on the wire (each XBezahldienste connection configures its names).
+    """
+
+    BUDGET_LINE = "Haushaltsstelle"
+    PRODUCT = "Produkt"
+    ACCOUNT = "Sachkonto"
+    COST_CENTRE = "Kostenstelle"
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     methods: frozenset[str]
@@ -33,6 +48,24 @@ class Capabilities:
     partial_refunds: bool = True
     #: A test provider moves no real money; live API keys must not use it.
     test_only: bool = False
+    #: The provider tells us of outcomes (webhooks). One that does not is polled on a schedule.
+    notifies: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StartItem:
+    """One booked position of a payment: (a share of) one line of one receivable."""
+
+    reference: str  # the receivable's Kassenzeichen
+    description: str
+    amount_cents: int
+    #: Where the money is booked: `BookingKey`s plus free keys; read-only.
+    booking_data: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        if type(self.amount_cents) is not int or self.amount_cents <= 0:
+            raise ValueError("an item needs a positive amount in integer cents")
+        object.__setattr__(self, "booking_data", MappingProxyType(dict(self.booking_data)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +77,16 @@ class StartRequest:
     return_url: str
     notify_url: str
     expires_at: dt.datetime
+    #: The organisation that is paid; providers with a configuration per organisation use it.
+    organisation_id: int
+    #: What is paid, line by line; the items add up to `amount_cents` exactly.
+    items: tuple[StartItem, ...]
     currency: str = "EUR"
     locale: str = "de"
+
+    def __post_init__(self) -> None:
+        if sum(item.amount_cents for item in self.items) != self.amount_cents:
+            raise ValueError("the items must add up to the payment's amount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +132,19 @@ class ProviderUnavailable(Exception):
     """The provider could not be reached or answered with a server error; try again later."""
 
 
+class ProviderRefused(Exception):
+    """The provider refused the request for good: repeating it unchanged will not help.
+
+    `code` is the provider's reason (e.g. an XBezahldienste `functionalCode`) and `detail` its
+    explanation, both for the log and the cash office; neither is meant for the payer.
+    """
+
+    def __init__(self, message: str, *, code: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
+
+
 class InvalidNotification(Exception):
     """A notification that is forged, malformed or replayed; it must change nothing."""
 
@@ -102,19 +156,39 @@ class PaymentProvider(Protocol):
     capabilities: Capabilities
 
     def start(self, request: StartRequest) -> StartResult:
-        """Register the payment at the provider; returns where to send the payer."""
+        """Register the payment at the provider; returns where to send the payer.
+
+        Raises `ProviderUnavailable` (try again: the same request is the same payment there) or
+        `ProviderRefused` (the provider will not take this payment).
+        """
         ...
 
     def parse_notification(self, notification: Notification) -> StatusReport:
         """Verify and read a notification; raises `InvalidNotification`."""
         ...
 
-    def poll(self, *, payment_reference: str, provider_reference: str = "") -> StatusReport | None:
-        """The provider's current view of the payment; None if the provider never saw it."""
+    def poll(
+        self,
+        *,
+        payment_reference: str,
+        provider_reference: str = "",
+        organisation_id: int | None = None,
+    ) -> StatusReport | None:
+        """The provider's current view of the payment; None if the provider never saw it.
+
+        Without `provider_reference` (the start answer was lost) the provider looks the payment
+        up by `payment_reference`, at the configuration of `organisation_id` where it has one.
+        Raises only `ProviderUnavailable`: a refused status query decides nothing about the
+        payment, so it is asked again later.
+        """
         ...
 
     def cancel(self, *, provider_reference: str) -> StatusReport:
-        """Stop an unfinished payment; returns the final state (which may be a late success)."""
+        """Stop an unfinished payment; returns the final state (which may be a late success).
+
+        A provider that cannot stop payments reports the current state; `started` then means
+        the payer may still pay there (the platform stops it and looks again later).
+        """
         ...
 
     def refund(self, request: RefundRequest) -> RefundResult:

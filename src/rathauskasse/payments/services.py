@@ -13,13 +13,19 @@ Invariants kept here:
 - a succeeded payment is posted "debit provider clearing, credit Receivables per receivable" in
   the same transaction as the status change, and the receivables' status follows the ledger;
 - no provider is called while a row lock is held; a provider fault leaves the payment in a state
-  from which `sync_payment` (a status poll) recovers it;
+  from which `sync_payment` (a status poll) recovers it; a provider that refuses a payment for
+  good fails it;
+- a payment is started with its items: every allocation spread over its receivable's lines in
+  proportion (largest remainder), so the items add up to the payment's amount to the cent;
+- a provider that does not notify is polled on a schedule from the payment's creation until the
+  payment is finished or its expiry check takes over;
 - refunds never exceed what was paid minus what is refunded or being refunded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
@@ -43,11 +49,14 @@ from rathauskasse.ledger.models import EntryKind
 from rathauskasse.organisations.models import Organisation
 from rathauskasse.payments import registry
 from rathauskasse.payments.contract import (
+    BookingKey,
     InvalidNotification,
     Notification,
+    ProviderRefused,
     ProviderState,
     ProviderUnavailable,
     RefundRequest,
+    StartItem,
     StartRequest,
     StatusReport,
 )
@@ -66,7 +75,7 @@ from rathauskasse.payments.models import (
 )
 from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables import services as receivable_services
-from rathauskasse.receivables.models import Receivable
+from rathauskasse.receivables.models import Receivable, ReceivableLine
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +219,10 @@ def create_payment(
     from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
 
     enqueue(tasks.check_payment, payment.pk, run_after=payment.expires_at)
+    if not capabilities.notifies:
+        # Created once per payment, with the payment: also a start whose answer was lost is
+        # found by these polls (by our payment id).
+        tasks.schedule_polls(payment)
     return payment
 
 
@@ -375,9 +388,17 @@ def start_payment(*, payment: Payment, actor: audit.Actor) -> str:
         return_url=payment.return_url,
         notify_url=settings.SITE_URL + reverse("provider-notify", args=[payment.provider]),
         expires_at=payment.expires_at,
+        organisation_id=payment.organisation_id,
+        items=start_items(payment),
     )
     try:
         result = provider.start(request)
+    except ProviderRefused as exc:
+        _refused_at_start(payment, exc, actor)
+        raise PaymentRefused(
+            "Der Zahlungsdienst hat die Zahlung nicht angenommen; es wurde nichts abgebucht. "
+            "Bitte versuchen Sie es später noch einmal oder wenden Sie sich an die Verwaltung."
+        ) from exc
     except ProviderUnavailable as exc:
         PaymentEvent.objects.create(
             payment=payment,
@@ -399,6 +420,112 @@ def start_payment(*, payment: Payment, actor: audit.Actor) -> str:
         redirect_url=result.redirect_url,
     )
     return result.redirect_url
+
+
+def _refused_at_start(payment: Payment, exc: ProviderRefused, actor: audit.Actor) -> None:
+    """The provider will not take the payment: record why, for the cash office, and fail it."""
+    logger.warning(
+        "payment %s: provider %s refused the start: %s %s",
+        payment.public_id,
+        payment.provider,
+        exc.code or "-",
+        exc.detail[:300],
+    )
+    with transaction.atomic():
+        PaymentEvent.objects.create(
+            payment=payment,
+            created_at=clock.now(),
+            kind="provider_refused",
+            source=EventSource.CLIENT,
+            data={"operation": "start", "code": exc.code, "detail": exc.detail[:500]},
+        )
+        fail_payment(
+            payment=payment,
+            source=EventSource.CLIENT,
+            actor=actor,
+            reason=f"provider_refused:{exc.code}" if exc.code else "provider_refused",
+        )
+
+
+# --- what a payment pays, item by item ------------------------------------------------------
+
+#: The booking data keys that come from a budget line's own columns, in this order.
+_BUDGET_LINE_COLUMNS = (
+    (BookingKey.BUDGET_LINE, "code"),
+    (BookingKey.PRODUCT, "product"),
+    (BookingKey.ACCOUNT, "account"),
+    (BookingKey.COST_CENTRE, "cost_centre"),
+)
+
+
+def start_items(payment: Payment) -> tuple[StartItem, ...]:
+    """The payment's items for its provider, in the order of its allocations."""
+    allocations = list(payment.allocations.select_related("receivable").order_by("id"))
+    lines: dict[int, list[ReceivableLine]] = {a.receivable_id: [] for a in allocations}
+    for line in (
+        ReceivableLine.objects.filter(receivable_id__in=list(lines))
+        .select_related("budget_line")
+        .order_by("receivable_id", "position")
+    ):
+        lines[line.receivable_id].append(line)
+    return items_for(
+        [
+            (
+                a.receivable.kassenzeichen,
+                a.receivable.purpose,
+                a.amount_cents,
+                lines[a.receivable_id],
+            )
+            for a in allocations
+        ]
+    )
+
+
+def items_for(
+    allocations: Sequence[tuple[str, str, int, Sequence[ReceivableLine]]],
+) -> tuple[StartItem, ...]:
+    """Items from (Kassenzeichen, purpose, allocated cents, the receivable's lines).
+
+    An allocation that pays a receivable in part (or overpays it) is spread over its lines in
+    proportion to their amounts by the largest remainder method, so that every allocation, and
+    therefore the payment, is matched to the cent; a share of zero cents is left out.
+    """
+    items: list[StartItem] = []
+    for kassenzeichen, purpose, amount_cents, receivable_lines in allocations:
+        if not receivable_lines:  # every receivable has lines; this only guards the division
+            items.append(StartItem(kassenzeichen, purpose, amount_cents, {}))
+            continue
+        shares = Money(amount_cents).allocate([line.amount_cents for line in receivable_lines])
+        items.extend(
+            StartItem(
+                reference=kassenzeichen,
+                description=line.text,
+                amount_cents=share.cents,
+                booking_data=booking_data_of(line),
+            )
+            for line, share in zip(receivable_lines, shares, strict=True)
+            if share.cents
+        )
+    return tuple(items)
+
+
+def booking_data_of(line: ReceivableLine) -> dict[str, str]:
+    """Where a line is booked: its budget line's columns, then free data (the line's wins).
+
+    A column that is set is never overridden by free data, so that the provider books on the
+    budget line the ledger books on; free data only adds keys (or fills an empty column).
+    """
+    budget_line = line.budget_line
+    data = {
+        str(key): str(getattr(budget_line, column))
+        for key, column in _BUDGET_LINE_COLUMNS
+        if getattr(budget_line, column)
+    }
+    free = {**(budget_line.booking_data or {}), **(line.booking_data or {})}
+    for key, value in free.items():
+        if str(key) not in data and value is not None and value != "":
+            data[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return data
 
 
 def mark_pending(
@@ -568,7 +695,9 @@ def sync_payment(*, payment: Payment) -> Payment:
     adapter = registry.get_provider(payment.provider)
     try:
         report = adapter.poll(
-            payment_reference=str(payment.public_id), provider_reference=payment.provider_reference
+            payment_reference=str(payment.public_id),
+            provider_reference=payment.provider_reference,
+            organisation_id=payment.organisation_id,
         )
     except ProviderUnavailable as exc:
         raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
@@ -595,12 +724,16 @@ def settle_expired(*, payment: Payment) -> Payment:
     except ProviderUnavailable as exc:
         raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
     if report.state in (ProviderState.CANCELLED, ProviderState.STARTED):
-        return expire_payment(
-            payment=payment,
-            source=EventSource.SYSTEM,
-            actor=actor,
-            provider_event_id=report.event_id,
-        )
+        with transaction.atomic():
+            expired = expire_payment(
+                payment=payment,
+                source=EventSource.SYSTEM,
+                actor=actor,
+                provider_event_id=report.event_id,
+            )
+            if report.state == ProviderState.STARTED:
+                _watch_for_late_success(expired)
+        return expired
     return apply_report(payment=payment, report=report, source=EventSource.POLL)
 
 
@@ -618,6 +751,7 @@ def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
         raise TransitionNotAllowed(
             "Diese Zahlung wird gerade vom Zahlungsdienst bearbeitet. Bitte warten Sie ab."
         )
+    still_open_there = False
     if payment.provider_reference:
         adapter = registry.get_provider(payment.provider)
         try:
@@ -626,7 +760,45 @@ def abandon_payment(*, payment: Payment, actor: audit.Actor) -> Payment:
             raise ProviderFailed("Der Zahlungsdienst ist gerade nicht erreichbar.") from exc
         if report.state not in (ProviderState.CANCELLED, ProviderState.STARTED):
             return apply_report(payment=payment, report=report, source=EventSource.POLL)
-    return cancel_payment(payment=payment, source=EventSource.CLIENT, actor=actor)
+        still_open_there = report.state == ProviderState.STARTED
+    with transaction.atomic():
+        cancelled = cancel_payment(payment=payment, source=EventSource.CLIENT, actor=actor)
+        if still_open_there:
+            _watch_for_late_success(cancelled)
+    return cancelled
+
+
+def _watch_for_late_success(payment: Payment) -> None:
+    """The provider could not stop the payment (it still reports it started, e.g. a standard
+    without a cancel operation), so the payer may still pay there after we stopped it here.
+    Look again later; a late success is then recorded as an anomaly for the cash office.
+    Call it in the transaction of the local stop."""
+    from rathauskasse.payments import tasks  # noqa: PLC0415 - tasks import this module
+
+    tasks.schedule_late_checks(payment)
+
+
+def look_for_late_success(*, payment: Payment) -> bool:
+    """Ask the provider about a payment stopped here while it was still open there.
+
+    Returns whether to look again (the provider still has it open, or could not be reached).
+    A success is applied, which on a finished payment records a `state_conflict` anomaly.
+    """
+    adapter = registry.get_provider(payment.provider)
+    try:
+        report = adapter.poll(
+            payment_reference=str(payment.public_id),
+            provider_reference=payment.provider_reference,
+            organisation_id=payment.organisation_id,
+        )
+    except ProviderUnavailable:
+        return True
+    if report is None:
+        return False
+    if report.state == ProviderState.SUCCEEDED:
+        apply_report(payment=payment, report=report, source=EventSource.POLL)
+        return False
+    return report.state in (ProviderState.STARTED, ProviderState.PENDING)
 
 
 def abandon_unfinished(*, receivable: Receivable, actor: audit.Actor) -> None:
@@ -679,9 +851,14 @@ def _create_refund(
     locked = Payment.objects.select_for_update().get(pk=payment.pk)
     if locked.status != PaymentStatus.SUCCEEDED:
         raise RefundRefused("Erstattet werden kann nur eine erfolgreiche Zahlung.")
-    capabilities = registry.get_provider(locked.provider).capabilities
+    provider = registry.get_provider(locked.provider)
+    capabilities = provider.capabilities
     if not capabilities.refunds:
-        raise RefundRefused("Dieser Zahlungsdienst kann nicht erstatten.")
+        raise RefundRefused(
+            f"Zahlungen über „{provider.name}“ können hier nicht erstattet werden, weil der "
+            "Zahlungsdienst keine Erstattung anbietet. "
+            "Bitte erstatten Sie den Betrag per Überweisung."
+        )
     if type(amount_cents) is not int or amount_cents <= 0:
         raise ValidationFailed({"amount_cents": "Der Betrag muss größer als 0 sein."})
     available = refundable_cents(locked)

@@ -89,7 +89,14 @@ class SandboxProvider:
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidNotification(f"malformed body: {exc}") from None
 
-    def poll(self, *, payment_reference: str, provider_reference: str = "") -> StatusReport | None:
+    def poll(
+        self,
+        *,
+        payment_reference: str,
+        provider_reference: str = "",
+        organisation_id: int | None = None,
+    ) -> StatusReport | None:
+        # One sandbox serves every organisation: the payment reference alone finds it.
         txn = server.find(reference=provider_reference, payment_reference=payment_reference)
         return None if txn is None else _report(txn)
 
