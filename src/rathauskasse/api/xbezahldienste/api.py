@@ -147,7 +147,46 @@ class XBezahldiensteApi(NinjaAPI):
                     content = answer.get("content", {})
                     if int(code) >= 400 and "application/json" in content:
                         content[CONTENT_TYPE] = content.pop("application/json")
+                if operation.get("operationId") == "createPaymentTransaction":
+                    operation["requestBody"]["content"]["application/json"]["example"] = EXAMPLE
+                    responses = operation["responses"]
+                    responses[200 if 200 in responses else "200"]["links"] = {
+                        "GetPaymentTransaction": {
+                            "operationId": "getPaymentTransaction",
+                            "parameters": {
+                                "originatorId": "$request.path.originatorId",
+                                "endPointId": "$request.path.endPointId",
+                                "transactionId": "$response.body#/paymentInformation/transactionId",
+                            },
+                        }
+                    }
         return schema
+
+
+#: A complete PaymentRequest (for the demo pair demo-portal/musterstadt).
+EXAMPLE = {
+    "requestId": "beispiel-1",
+    "requestTimestamp": "2026-11-02T10:15:00+01:00",
+    "currency": "EUR",
+    "grosAmount": 12.5,
+    "purpose": "Meldebescheinigung",
+    "description": "Einfache Meldebescheinigung",
+    "redirectUrl": "https://online-dienst.example/fertig",
+    "items": [
+        {
+            "id": "1",
+            "description": "Meldebescheinigung",
+            "taxRate": 0,
+            "quantity": 1,
+            "singleNetAmount": 12.5,
+            "singleTaxAmount": 0,
+            "totalNetAmount": 12.5,
+            "totalTaxAmount": 0,
+            "bookingData": {"Haushaltsstelle": "122010.431100"},
+        }
+    ],
+    "requestor": {"name": "Mustermann", "firstName": "Erika", "isOrganization": False},
+}
 
 
 api = XBezahldiensteApi(
@@ -313,11 +352,9 @@ def issue_token(request: HttpRequest) -> HttpResponse:
             400, "invalid_request", "Erwartet wird application/x-www-form-urlencoded."
         )
     form = request.POST
+    # Client credentials in the Authorization header win over any in the form (RFC 6749 2.3.1
+    # recommends the header; a client must not send both, and then the form's are ignored).
     header = auth.presented(request).basic
-    if header is not None and "client_secret" in form:
-        return _oauth_error(
-            400, "invalid_request", "Client-Daten bitte nur auf einem Weg (Basic oder Formular)."
-        )
     grant_type = form.get("grant_type")
     if not grant_type:
         return _oauth_error(400, "invalid_request", "grant_type fehlt.")
