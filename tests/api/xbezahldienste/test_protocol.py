@@ -305,3 +305,12 @@ def test_transactions_are_audited(pair: Pair) -> None:
 def test_receivable_status_open_until_paid(pair: Pair) -> None:
     pair.post(payment_request())
     assert Receivable.objects.get().status == ReceivableStatus.OPEN
+
+
+def test_a_repeat_on_a_switched_off_pair_still_names_the_transaction(pair: Pair) -> None:
+    first = pair.post(payment_request()).json()["paymentInformation"]["transactionId"]
+    pair.endpoint.is_enabled = False
+    pair.endpoint.save()
+    assert _problem(pair.post(payment_request()), 409, "PAYMENT_EXISTS")["transactionId"] == first
+    assert pair.get(first).status_code == 200  # earlier payments stay readable
+    _problem(pair.post(payment_request(requestId="neu")), 503, "UNSPECIFIED")

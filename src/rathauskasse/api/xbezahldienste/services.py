@@ -423,14 +423,14 @@ def place_payment(
     *, endpoint: XBezahldiensteEndpoint, request: PaymentRequest, received: str
 ) -> XBezahldiensteTransaction:
     """Create the transaction with its receivable and payment, then start the payment."""
-    reasons = unavailable_because(endpoint)
-    if reasons:
-        raise Unavailable(" ".join(reasons))
     checked = _check(endpoint, request)
     debtor = _debtor(request, checked.debtor_account)
     duplicate = _exists(endpoint, request.requestId)
     if duplicate is not None:
-        raise duplicate
+        raise duplicate  # before availability: a client recovering a lost answer learns its id
+    reasons = unavailable_because(endpoint)
+    if reasons:
+        raise Unavailable(" ".join(reasons))
     actor = actor_of(endpoint)
     purpose = request.purpose.strip()
     if request.description and request.description.strip():
