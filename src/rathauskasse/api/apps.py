@@ -16,5 +16,11 @@ class ApiConfig(AppConfig):
 
         register_subscriber_probe(webhooks.SUBSCRIBER_PROBE)
         event_recorded.connect(webhooks.on_event_recorded, dispatch_uid="api-webhooks")
+        from rathauskasse.api.xbezahldienste import services as xbezahldienste  # noqa: PLC0415
+
+        # A transaction's receivable follows its payment's outcome, in the same transaction.
+        event_recorded.connect(
+            xbezahldienste.on_event_recorded, dispatch_uid="api-xbezahldienste-receivables"
+        )
         for signal in (post_save, post_delete):
             signal.connect(webhooks.forget_endpoints, sender=WebhookEndpoint, weak=False)

@@ -189,6 +189,16 @@ API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=1200)
 # The provider that takes payments created with live API keys (test keys: always the sandbox).
 API_PAYMENT_PROVIDER = env.str("API_PAYMENT_PROVIDER", default="sandbox")
 
+# --- XBezahldienste (Rathauskasse as the Bezahldienst of online services) ---------------------
+# Requests per (originatorId, endPointId) pair and minute; more get 429 with Retry-After.
+XBEZAHLDIENSTE_RATE_LIMIT = env.int("XBEZAHLDIENSTE_RATE_LIMIT", default=600)
+# Lifetime of the OAuth2 access tokens from /xbezahldienste/v1/oauth/token (seconds).
+XBEZAHLDIENSTE_TOKEN_SECONDS = env.int("XBEZAHLDIENSTE_TOKEN_SECONDS", default=3600)
+# Mutual TLS, terminated by the proxy in front: the request header in which it passes the
+# verified client certificate (URL-encoded PEM) or its SHA-256 fingerprint. Empty: mTLS is off,
+# and the header is ignored. The proxy must set this header on every request.
+XBEZAHLDIENSTE_CLIENT_CERT_HEADER = env.str("XBEZAHLDIENSTE_CLIENT_CERT_HEADER", default="")
+
 # --- citizen portal -----------------------------------------------------------------------------
 # The organisation whose portal answers on hosts no organisation claims (its slug); empty: the
 # only organisation there is.

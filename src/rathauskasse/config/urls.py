@@ -9,6 +9,7 @@ from rathauskasse.api.v1.urls import api as api_v1
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1.urls),
+    path("xbezahldienste/", include("rathauskasse.api.xbezahldienste.urls")),
     path("providers/<slug:provider>/notify/", provider_hooks.notify, name="provider-notify"),
     path("sandbox/", include("rathauskasse.providers.sandbox.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

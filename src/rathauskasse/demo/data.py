@@ -693,3 +693,17 @@ STAFF: list[StaffUser] = [
         "Ordnungsamt",
     ),
 ]
+
+# The online service that pays through Rathauskasse over XBezahldienste (demo credentials only).
+XBEZAHLDIENSTE: dict[str, Any] = {
+    "name": "Demo-Portal (Online-Dienste des Bürgeramts)",
+    "originator_id": "demo-portal",
+    "endpoint_id": "musterstadt",
+    "department": "Bürgeramt",
+    "default_budget_line": "122010.431100",
+    "method": "card",
+    "booking_data_mapping": {"Haushaltsstelle": "budget_line", "Personenkonto": "debtor_account"},
+    "required_booking_keys": ["Haushaltsstelle"],
+    "basic_username": "demo",
+    "basic_password": "demo-secret",
+}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from rathauskasse.api import services as api_services
-from rathauskasse.api.models import Scope
+from rathauskasse.api.models import Scope, XBezahldiensteEndpoint
+from rathauskasse.api.xbezahldienste import services as xbezahldienste
 from rathauskasse.catalogue.services import create_service
 from rathauskasse.core import audit
 from rathauskasse.core.models import User
@@ -59,6 +60,8 @@ class Loaded:
     kept_usernames: tuple[str, ...] = ()
     #: The demo's test API key, known only when the city was just created.
     api_key: str | None = None
+    #: The online service's XBezahldienste pair (Basic user "demo").
+    xbezahldienste: XBezahldiensteEndpoint | None = None
 
 
 def find_demo() -> Organisation | None:
@@ -83,7 +86,10 @@ def load(*, today: dt.date) -> Loaded:
     # the same moment waits here and then finds the city; on PostgreSQL the unique slug refuses it.
     existing = find_demo()
     if existing is not None:
-        return Loaded(organisation=existing, created=False)
+        # A city made before XBezahldienste existed gets its pair now; nothing else changes.
+        return Loaded(
+            organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
+        )
     organisation = organisations.create_organisation(actor=ACTOR, **data.ORGANISATION)
     departments = {
         spec["name"]: organisations.create_department(
@@ -140,10 +146,45 @@ def load(*, today: dt.date) -> Loaded:
         token=os.environ.get("RATHAUSKASSE_DEMO_API_KEY") or None,
     )
 
+    pair = ensure_xbezahldienste(organisation)
+
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
         raise DemoFailed("Das Hauptbuch ist nicht stimmig: " + " ".join(report.problems))
-    return Loaded(organisation=organisation, created=True, kept_usernames=kept, api_key=api_key)
+    return Loaded(
+        organisation=organisation,
+        created=True,
+        kept_usernames=kept,
+        api_key=api_key,
+        xbezahldienste=pair,
+    )
+
+
+def ensure_xbezahldienste(organisation: Organisation) -> XBezahldiensteEndpoint:
+    """The demo's XBezahldienste pair, created once; an existing one is left as it is."""
+    spec = dict(data.XBEZAHLDIENSTE)
+    existing = xbezahldienste.find_endpoint(
+        originator_id=spec["originator_id"], endpoint_id=spec["endpoint_id"]
+    )
+    if existing is not None:
+        return existing
+    endpoint, _ = xbezahldienste.create_endpoint(
+        actor=ACTOR,
+        organisation=organisation,
+        name=spec["name"],
+        originator_id=spec["originator_id"],
+        endpoint_id=spec["endpoint_id"],
+        department=Department.objects.get(organisation=organisation, name=spec["department"]),
+        default_budget_line=BudgetLine.objects.get(
+            organisation=organisation, code=spec["default_budget_line"]
+        ),
+        method=spec["method"],
+        booking_data_mapping=spec["booking_data_mapping"],
+        required_booking_keys=spec["required_booking_keys"],
+        basic_username=spec["basic_username"],
+        basic_password=spec["basic_password"],
+    )
+    return endpoint
 
 
 def _create_notice(

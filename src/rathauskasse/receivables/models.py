@@ -24,6 +24,7 @@ class ReceivableSource(models.TextChoices):
     NOTICE = "notice", "Bescheid"
     API = "api", "Schnittstelle"
     IMPORT = "import", "Import"
+    XBEZAHLDIENSTE = "xbezahldienste", "XBezahldienste (Online-Dienst)"
 
 
 def new_pay_token() -> str:

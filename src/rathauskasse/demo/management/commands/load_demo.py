@@ -64,8 +64,31 @@ class Command(BaseCommand):
                 "setzen, bevor die Demo angelegt wird)."
             )
         self.stdout.write(f"REST-API:     {settings.SITE_URL}/api/v1/docs")
+        self._xbezahldienste()
         self.stdout.write(f"Bürgerportal: {settings.SITE_URL}{reverse('portal:home')}")
         self.stdout.write(f"Verwaltung:   {settings.SITE_URL}{reverse('admin:index')}")
+
+    def _xbezahldienste(self) -> None:
+        spec = data.XBEZAHLDIENSTE
+        base = f"{settings.SITE_URL}/xbezahldienste/v1"
+        pair = f"{spec['originator_id']}/{spec['endpoint_id']}"
+        user = f"{spec['basic_username']}:{spec['basic_password']}"
+        self.stdout.write(
+            f"XBezahldienste: {base}/docs – Online-Dienst {pair}, HTTP Basic {user}, "
+            f"Pflicht-Buchungsdaten: {', '.join(spec['required_booking_keys'])}"
+        )
+        body = (
+            '{"requestId":"demo-1","currency":"EUR","grosAmount":12.50,'
+            '"purpose":"Meldebescheinigung","redirectUrl":"https://example.org/fertig",'
+            '"items":[{"id":"1","description":"Meldebescheinigung","quantity":1,'
+            '"singleNetAmount":12.50,"singleTaxAmount":0,"totalNetAmount":12.50,'
+            f'"totalTaxAmount":0,"bookingData":{{"Haushaltsstelle":"{spec["default_budget_line"]}"}}}}]}}'
+        )
+        self.stdout.write(
+            f"  curl -u {user} -H 'Content-Type: application/json' -d '{body}' "
+            f"{base}/paymenttransaction/{pair}"
+        )
+        self.stdout.write(f"  curl -u {user} {base}/paymenttransaction/{pair}/demo-1")
 
     def _receivables(self, organisation: Organisation) -> None:
         open_ones = list(
