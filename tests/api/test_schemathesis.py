@@ -112,12 +112,24 @@ def schema_rejections() -> Iterator[list[Any]]:
     api._exception_handlers[ValidationError] = handler
 
 
+def _deliberately_stricter(error: dict[str, Any], body: Any) -> bool:
+    """JSON Schema counts 96.0 as an integer; amounts and ids here refuse floats on purpose."""
+    value = body
+    for part in error.get("loc", ())[2:]:  # ("body", "payload", field, ...)
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return error.get("type") == "int_type" and isinstance(value, float) and value.is_integer()
+
+
 def accepted_by_the_schema(seen: list[Any]) -> Callable[..., bool | None]:
     """A request the document calls valid must pass the server's schema validation."""
 
     def check(ctx: CheckContext, response: Response, case: Case) -> bool | None:
         positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
-        refused, seen[:] = list(seen), []
+        refused = [e for errors in seen for e in errors if not _deliberately_stricter(e, case.body)]
+        seen[:] = []
         if positive:
             assert not refused, f"a request valid by the document was refused: {refused}"
         return True

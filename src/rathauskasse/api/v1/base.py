@@ -87,6 +87,11 @@ class InternalError(DomainError):
     status = 500
 
 
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON (RFC 8259), whatever Python's json module accepts."""
+    raise ValueError(name)
+
+
 class JsonBodyParser(Parser):
     """Request bodies are UTF-8 JSON of at most `MAX_BODY_BYTES`, sent as `application/json`.
 
@@ -113,7 +118,7 @@ class JsonBodyParser(Parser):
         except UnicodeDecodeError:
             raise BadRequest("Der Inhalt ist kein UTF-8.", field="body") from None
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_no_constant)
         except (ValueError, RecursionError):
             raise BadRequest("Der Inhalt ist kein gültiges JSON.", field="body") from None
         if not isinstance(data, dict):
@@ -214,7 +219,8 @@ class RestApi(NinjaAPI):
     def urls(self) -> tuple[list[Any], str, str]:
         patterns, app_name, namespace = super().urls
         for pattern in patterns:
-            pattern.callback = _method_not_allowed_as_problem(pattern.callback)
+            if pattern.callback is not None:
+                pattern.callback = _method_not_allowed_as_problem(pattern.callback)
         return patterns, app_name, namespace
 
 
@@ -261,11 +267,15 @@ def _unauthenticated(_request: HttpRequest, _error: AuthenticationError) -> Http
     return response
 
 
+#: The prefixes of ninja's error locations that name where a parameter came from, not the field.
+_PARAM_SOURCES = frozenset({"body", "payload", "query", "path", "header", "cookie"})
+
+
 @api.exception_handler(NinjaValidationError)
 def _invalid(_request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
     errors: dict[str, str] = {}
     for item in error.errors:
-        location = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload")]
+        location = [str(part) for part in item.get("loc", ()) if part not in _PARAM_SOURCES]
         errors[".".join(location) or "body"] = str(item.get("msg", "ungültig"))
     return problem(ValidationFailed(errors or {"body": "Die Eingaben sind nicht gültig."}))
 
@@ -276,9 +286,12 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
         return problem(error.__cause__)
     if isinstance(error.__cause__, RequestDataTooBig):
         return _too_big(request, error.__cause__)
-    code = "bad_request" if error.status_code == 400 else f"http_{error.status_code}"
-    body = {"type": f"https://rathauskasse.de/probleme/{code}", "title": str(error)}
-    body |= {"status": error.status_code, "code": code}
+    body: dict[str, Any] = {
+        "type": "https://rathauskasse.de/probleme/bad_request",
+        "title": str(error),
+        "status": error.status_code,
+        "code": "bad_request",
+    }
     return JsonResponse(body, status=error.status_code, content_type=CONTENT_TYPE)
 
 

@@ -11,7 +11,7 @@ from ninja import Field, Query, Router, Schema
 from rathauskasse.api.models import Scope
 from rathauskasse.api.v1 import base
 from rathauskasse.api.v1.payments import _get as get_payment
-from rathauskasse.api.v1.schemas import In
+from rathauskasse.api.v1.schemas import Cents, In
 from rathauskasse.core.errors import NotFound
 from rathauskasse.events import selectors as events
 from rathauskasse.payments import services as payments
@@ -65,8 +65,8 @@ def feed(request: HttpRequest, filters: Query[EventFilter]) -> dict[str, Any]:
 
 class RefundIn(In):
     payment: uuid.UUID
-    amount_cents: int | None = Field(
-        default=None, gt=0, le=100_000_000_00, description="Leave out to refund all that is left."
+    amount_cents: Cents | None = Field(
+        default=None, description="Leave out to refund all that is left."
     )
     reason: str = Field(min_length=1, max_length=200)
 

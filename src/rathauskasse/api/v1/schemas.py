@@ -12,6 +12,9 @@ from pydantic import ConfigDict
 MAX_CENTS = 100_000_000_00  # 100 million euros: far above any fee, far below overflow
 #: Ids are positive 64-bit integers (the database's bigint); larger ones cannot name anything.
 Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+#: In a JSON body numbers must be JSON integers: no 96.0, no "9600", no true (never a float).
+BodyId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+Cents = Annotated[int, Field(strict=True, gt=0, le=MAX_CENTS)]
 Kassenzeichen = Annotated[str, Field(min_length=1, max_length=100)]
 Limit = Annotated[int, Field(ge=1, le=200, description="At most this many per page.")]
 ReceivableState = Literal["open", "paid", "cancelled"]
@@ -28,7 +31,7 @@ class In(Schema):
 
 class LineIn(In):
     text: str = Field(min_length=1, max_length=200)
-    amount_cents: int = Field(gt=0, le=MAX_CENTS)
+    amount_cents: Cents
     budget_line: str = Field(
         min_length=1, max_length=50, description="Code of the budget line (Haushaltsstelle)."
     )
@@ -46,7 +49,7 @@ class DebtorIn(In):
 
 
 class ReceivableIn(In):
-    department: Id = Field(description="Id of the department the receivable belongs to.")
+    department: BodyId = Field(description="Id of the department the receivable belongs to.")
     purpose: str = Field(min_length=1, max_length=140)
     lines: list[LineIn] = Field(min_length=1, max_length=99)
     debtor: DebtorIn
@@ -96,9 +99,9 @@ class ReceivablePage(Schema):
 
 
 class AllocationIn(In):
-    receivable: Id = Field(description="Id of the receivable.")
-    amount_cents: int | None = Field(
-        default=None, gt=0, le=MAX_CENTS, description="Leave out to pay the whole open amount."
+    receivable: BodyId = Field(description="Id of the receivable.")
+    amount_cents: Cents | None = Field(
+        default=None, description="Leave out to pay the whole open amount."
     )
 
 
