@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from functools import cached_property
 from typing import ClassVar
 
 from django.db import models
@@ -61,6 +62,12 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @cached_property
+    def limited_to_departments(self) -> list[int] | None:
+        """Ids of the departments the key is limited to; None: the whole organisation."""
+        ids = list(self.departments.values_list("pk", flat=True))
+        return ids or None
 
 
 class IdempotentResponse(models.Model):
