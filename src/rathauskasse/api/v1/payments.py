@@ -119,7 +119,9 @@ def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
             payer_email=payload.payer_email,
         )
         services.start_payment(payment=payment, actor=actor)
-        return 201, serialize(_get(api_key, payment.public_id))
+        # start_payment brought the payment up to date (status, redirect, provider reference);
+        # its receivables were found in the key's scope above, so no second look-up is needed.
+        return 201, serialize(payment)
 
     return base.idempotent(request, run)
 
