@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -360,31 +360,36 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
         (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
     ).hexdigest()
     now = clock.now()
-    IdempotentResponse.objects.filter(
-        api_key=api_key, key=key, created_at__lt=now - IDEMPOTENCY_WINDOW
-    ).delete()
-    try:
-        with transaction.atomic():  # a savepoint: a duplicate key leaves the connection usable
-            record = IdempotentResponse.objects.create(
-                api_key=api_key, key=key, request_digest=digest, status=0, body=b"", created_at=now
-            )
-    except IntegrityError:
-        first = IdempotentResponse.objects.get(api_key=api_key, key=key)
+    for _attempt in range(3):
+        record = _reserve(api_key=api_key, key=key, digest=digest, now=now)
+        if record is not None:
+            break
+        first = IdempotentResponse.objects.filter(api_key=api_key, key=key).first()
+        if first is None:  # the first request failed and freed the key meanwhile
+            continue
+        if first.created_at < now - IDEMPOTENCY_WINDOW:
+            # Answers are kept for 24 hours; an older one is deleted when its key comes again.
+            IdempotentResponse.objects.filter(pk=first.pk, created_at=first.created_at).delete()
+            continue
         if first.request_digest != digest:
             raise IdempotencyConflict(
                 "Dieser Idempotency-Key wurde schon für eine andere Anfrage benutzt.",
                 field="Idempotency-Key",
-            ) from None
+            )
         if first.status == 0:
             raise IdempotencyConflict(
                 "Die erste Anfrage mit diesem Idempotency-Key läuft noch.",
                 field="Idempotency-Key",
-            ) from None
+            )
         replay = HttpResponse(
             bytes(first.body), status=first.status, content_type=_content_type(first.status)
         )
         replay["Idempotent-Replayed"] = "true"
         return replay
+    else:
+        raise IdempotencyConflict(
+            "Die erste Anfrage mit diesem Idempotency-Key läuft noch.", field="Idempotency-Key"
+        )
     try:
         status, body = run()
         response = json_response(status, body)
@@ -397,6 +402,31 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
         status=response.status_code, body=response.content
     )
     return response
+
+
+def _reserve(
+    *, api_key: ApiKey, key: str, digest: str, now: dt.datetime
+) -> IdempotentResponse | None:
+    """The new reservation of `key`, or None when the key is taken.
+
+    Outside a transaction the INSERT commits by itself (one statement, no BEGIN and COMMIT of
+    their own); inside one, a savepoint keeps the transaction usable after a duplicate.
+    """
+    fields: dict[str, Any] = {
+        "api_key": api_key,
+        "key": key,
+        "request_digest": digest,
+        "status": 0,
+        "body": b"",
+        "created_at": now,
+    }
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return IdempotentResponse.objects.create(**fields)
+        return IdempotentResponse.objects.create(**fields)
+    except IntegrityError:
+        return None
 
 
 def _content_type(status: int) -> str:
