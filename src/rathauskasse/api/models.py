@@ -66,7 +66,12 @@ class ApiKey(models.Model):
     @cached_property
     def limited_to_departments(self) -> list[int] | None:
         """Ids of the departments the key is limited to; None: the whole organisation."""
-        ids = list(self.departments.values_list("pk", flat=True))
+        from rathauskasse.core import sql  # noqa: PLC0415 - models load before the SQL helpers
+
+        through = ApiKey.departments.through
+        ids = [
+            row[0] for row in sql.select(through, ["department_id"], where={"apikey_id": self.pk})
+        ]
         return ids or None
 
 

@@ -29,11 +29,8 @@ def hit(*, key: str, limit: int, window_seconds: int = 60) -> Verdict:
     # trips instead of three for add-then-increment).
     try:
         count = cache.incr(bucket)
-    except ValueError:  # the window's first hit
-        if cache.add(bucket, 1, timeout=window_seconds + 1):
-            count = 1
-        else:  # another process counted the first hit between our two calls
-            count = cache.incr(bucket)
+    except ValueError:  # the window's first hit, unless another process counted it meanwhile
+        count = 1 if cache.add(bucket, 1, timeout=window_seconds + 1) else cache.incr(bucket)
     return Verdict(allowed=count <= limit, retry_after=retry_after)
 
 

@@ -30,7 +30,7 @@ from ninja.types import DictStrAny
 from rathauskasse.api import services
 from rathauskasse.api.models import ApiKey, IdempotentResponse, Scope
 from rathauskasse.api.problems import CONTENT_TYPE, problem
-from rathauskasse.core import audit, clock, ratelimit
+from rathauskasse.core import audit, clock, ratelimit, sql
 from rathauskasse.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -361,8 +361,8 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
     ).hexdigest()
     now = clock.now()
     for _attempt in range(3):
-        record = _reserve(api_key=api_key, key=key, digest=digest, now=now)
-        if record is not None:
+        reservation = _reserve(api_key=api_key, key=key, digest=digest, now=now)
+        if reservation is not None:
             break
         first = IdempotentResponse.objects.filter(api_key=api_key, key=key).first()
         if first is None:  # the first request failed and freed the key meanwhile
@@ -396,24 +396,25 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
     except DomainError as error:
         response = _domain_error(request, error)
     except Exception:
-        record.delete()
+        IdempotentResponse.objects.filter(pk=reservation).delete()
         raise
-    IdempotentResponse.objects.filter(pk=record.pk).update(
-        status=response.status_code, body=response.content
+    sql.update(
+        IdempotentResponse,
+        where={"id": reservation},
+        values={"status": response.status_code, "body": response.content},
     )
     return response
 
 
-def _reserve(
-    *, api_key: ApiKey, key: str, digest: str, now: dt.datetime
-) -> IdempotentResponse | None:
-    """The new reservation of `key`, or None when the key is taken.
+def _reserve(*, api_key: ApiKey, key: str, digest: str, now: dt.datetime) -> int | None:
+    """The id of the new reservation of `key`, or None when the key is taken.
 
     Outside a transaction the INSERT commits by itself (one statement, no BEGIN and COMMIT of
-    their own); inside one, a savepoint keeps the transaction usable after a duplicate.
+    their own); inside one, a savepoint keeps the transaction usable after a duplicate. The
+    statement is built once (`core.sql`): the API writes these rows and nothing else does.
     """
-    fields: dict[str, Any] = {
-        "api_key": api_key,
+    row = {
+        "api_key_id": api_key.pk,
         "key": key,
         "request_digest": digest,
         "status": 0,
@@ -423,8 +424,8 @@ def _reserve(
     try:
         if connection.in_atomic_block:
             with transaction.atomic():
-                return IdempotentResponse.objects.create(**fields)
-        return IdempotentResponse.objects.create(**fields)
+                return sql.insert(IdempotentResponse, row)
+        return sql.insert(IdempotentResponse, row)
     except IntegrityError:
         return None
 
