@@ -55,7 +55,8 @@ def _get(api_key: ApiKey, payment_id: uuid.UUID) -> Payment:
     return payment
 
 
-def serialize(payment: Payment) -> dict[str, Any]:
+def serialize(payment: Payment, allocations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The payment as the API shows it; `allocations` when the caller knows them already."""
     return {
         "id": payment.public_id,
         "status": payment.status,
@@ -73,7 +74,9 @@ def serialize(payment: Payment) -> dict[str, Any]:
         "refund_status": payment.refund_status,
         "created_at": payment.created_at,
         "expires_at": payment.expires_at,
-        "allocations": [
+        "allocations": allocations
+        if allocations is not None
+        else [
             {
                 "receivable": a.receivable_id,
                 "kassenzeichen": a.receivable.kassenzeichen,
@@ -82,6 +85,32 @@ def serialize(payment: Payment) -> dict[str, Any]:
             for a in selectors.allocations(payment=payment)
         ],
     }
+
+
+def _requested_allocations(
+    payment: Payment, payload: PaymentIn, receivables: dict[int, Receivable]
+) -> list[dict[str, Any]] | None:
+    """A new payment's allocations, where they follow from the request, in `serialize`'s order.
+
+    One receivable gets the whole payment; several with amounts get those amounts (create_payment
+    refuses anything else). Otherwise (amounts left to the open amounts) None: read them.
+    """
+    requested = payload.receivables
+    if len(requested) == 1:
+        amounts = [payment.amount_cents]
+    elif all(a.amount_cents is not None for a in requested):
+        amounts = [int(a.amount_cents or 0) for a in requested]
+    else:
+        return None
+    rows = [
+        {
+            "receivable": a.receivable,
+            "kassenzeichen": receivables[a.receivable].kassenzeichen,
+            "amount_cents": amount,
+        }
+        for a, amount in zip(requested, amounts, strict=True)
+    ]
+    return sorted(rows, key=lambda row: str(row["kassenzeichen"]))
 
 
 @router.post(
@@ -121,7 +150,7 @@ def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
         services.start_payment(payment=payment, actor=actor)
         # start_payment brought the payment up to date (status, redirect, provider reference);
         # its receivables were found in the key's scope above, so no second look-up is needed.
-        return 201, serialize(payment)
+        return 201, serialize(payment, _requested_allocations(payment, payload, by_id))
 
     return base.idempotent(request, run)
 
