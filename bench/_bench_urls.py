@@ -13,6 +13,7 @@ import json
 from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -27,8 +28,8 @@ def insert(request: HttpRequest) -> JsonResponse:
     payload = json.loads(request.body)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {TABLE} (created_at, note) VALUES (now(), %s) RETURNING id",  # noqa: S608
-            [str(payload.get("note", ""))[:100]],
+            f"INSERT INTO {TABLE} (created_at, note) VALUES (%s, %s) RETURNING id",  # noqa: S608
+            [timezone.now(), str(payload.get("note", ""))[:100]],
         )
         (row_id,) = cursor.fetchone()
     return JsonResponse({"id": row_id}, status=201)

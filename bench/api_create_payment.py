@@ -126,10 +126,11 @@ def _prepare(n: int) -> tuple[str, list[int]]:
 def _create_reference_table() -> None:
     from django.db import connection
 
+    key = "bigserial PRIMARY KEY" if connection.vendor == "postgresql" else "integer PRIMARY KEY"
     with connection.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_insert "
-            "(id bigserial PRIMARY KEY, created_at timestamptz NOT NULL, note text NOT NULL)"
+            f"CREATE TABLE IF NOT EXISTS bench_insert (id {key}, "
+            "created_at timestamp with time zone NOT NULL, note text NOT NULL)"
         )
 
 
@@ -462,6 +463,9 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
+    if not os.environ.get("DATABASE_URL"):
+        # Never into the demo's database: a temporary SQLite file (figures not comparable).
+        os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/api_create_payment.sqlite3"
     setup_django()
     from django.db import connection, connections
 
