@@ -276,9 +276,11 @@ def _transition(
         with transaction.atomic(savepoint=False):
             moved = sql.update(Payment, where={"id": payment.pk, "status": current}, values=changes)
             if moved:
-                if provider_reference:
-                    Payment.objects.filter(pk=payment.pk, provider_reference="").update(
-                        provider_reference=provider_reference
+                if provider_reference:  # the first reference a provider gives is kept
+                    sql.update(
+                        Payment,
+                        where={"id": payment.pk, "provider_reference": ""},
+                        values={"provider_reference": provider_reference},
                     )
                 sql.insert(
                     PaymentEvent,
