@@ -13,7 +13,8 @@ one generated request and checks the answer:
 Each request runs in a savepoint that is rolled back afterwards, so every example sees the
 fixture's data and nothing else; the test's own transaction (pytest-django) removes the fixture.
 Runs are deterministic (fixed seed, derandomized, no example database) and bounded
-(`MAX_EXAMPLES` per operation and phase).
+(`MAX_EXAMPLES` fuzzed examples per operation, besides the examples and coverage phases); the
+REST API takes about 20 s on SQLite and 25 s on PostgreSQL on one core.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from schemathesis.generation import GenerationMode
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api"
 SEED = 20261125
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 60
 CATALOGUE = frozenset(re.findall(r"^\| `([a-z_]+)` \|", (DOCS / "errors.md").read_text(), re.M))
 PROBLEM = "application/problem+json"
 
