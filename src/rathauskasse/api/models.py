@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import cached_property
 from typing import ClassVar
 
 from django.core.exceptions import ValidationError
@@ -65,6 +66,17 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+    @cached_property
+    def limited_to_departments(self) -> list[int] | None:
+        """Ids of the departments the key is limited to; None: the whole organisation."""
+        from rathauskasse.core import sql  # noqa: PLC0415 - models load before the SQL helpers
+
+        through = ApiKey.departments.through
+        ids = [
+            row[0] for row in sql.select(through, ["department_id"], where={"apikey_id": self.pk})
+        ]
+        return ids or None
 
 
 class IdempotentResponse(models.Model):

@@ -10,6 +10,7 @@ CONTENT_TYPE = "application/problem+json"
 
 
 def problem(error: DomainError) -> JsonResponse:
+    """The problem for `error`; a `retry_after` (seconds) also goes out as `Retry-After`."""
     body: dict[str, object] = {
         "type": f"https://rathauskasse.de/probleme/{error.code}",
         "title": error.message,
@@ -20,4 +21,10 @@ def problem(error: DomainError) -> JsonResponse:
         body["field"] = error.field
     if isinstance(error, ValidationFailed):
         body["errors"] = error.errors
-    return JsonResponse(body, status=error.status, content_type=CONTENT_TYPE)
+    retry_after = error.params.get("retry_after")
+    if retry_after is not None:
+        body["retry_after"] = int(retry_after)
+    response = JsonResponse(body, status=error.status, content_type=CONTENT_TYPE)
+    if retry_after is not None:
+        response["Retry-After"] = str(int(retry_after))
+    return response

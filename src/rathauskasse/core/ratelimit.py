@@ -25,14 +25,12 @@ def hit(*, key: str, limit: int, window_seconds: int = 60) -> Verdict:
     now = int(clock.now().timestamp())
     retry_after = window_seconds - now % window_seconds
     bucket = f"ratelimit:{key}:{now // window_seconds}"
-    if cache.add(bucket, 1, timeout=window_seconds + 1):
-        count = 1
-    else:
-        try:
-            count = cache.incr(bucket)
-        except ValueError:  # the window ended between add and incr
-            cache.add(bucket, 1, timeout=window_seconds + 1)
-            count = 1
+    # Counting first: every hit but a window's first is one increment (with Redis two round
+    # trips instead of three for add-then-increment).
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # the window's first hit, unless another process counted it meanwhile
+        count = 1 if cache.add(bucket, 1, timeout=window_seconds + 1) else cache.incr(bucket)
     return Verdict(allowed=count <= limit, retry_after=retry_after)
 
 

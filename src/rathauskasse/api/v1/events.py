@@ -11,8 +11,7 @@ from ninja import Field, Query, Router, Schema
 from rathauskasse.api.models import Scope
 from rathauskasse.api.v1 import base
 from rathauskasse.api.v1.payments import _get as get_payment
-from rathauskasse.api.v1.receivables import ERRORS
-from rathauskasse.api.v1.schemas import In
+from rathauskasse.api.v1.schemas import Cents, In
 from rathauskasse.core.errors import NotFound
 from rathauskasse.events import selectors as events
 from rathauskasse.payments import services as payments
@@ -22,7 +21,9 @@ router = Router(tags=["events and refunds"])
 
 
 class EventFilter(Schema):
-    after: int = Field(default=0, ge=0, description="The last event id you have seen.")
+    after: int = Field(
+        default=0, ge=0, le=2**63 - 1, description="The last event id you have seen."
+    )
     limit: int = Field(default=100, ge=1, le=500)
 
 
@@ -39,7 +40,11 @@ class EventPage(Schema):
     has_more: bool = Field(description="More events wait; ask again at once.")
 
 
-@router.get("/events", response={200: EventPage, **ERRORS}, summary="The events feed, oldest first")
+@router.get(
+    "/events",
+    response={200: EventPage, **base.problems(*base.READ)},
+    summary="The events feed, oldest first",
+)
 def feed(request: HttpRequest, filters: Query[EventFilter]) -> dict[str, Any]:
     api_key = base.require(request, Scope.EVENTS_READ)
     if base.department_ids(api_key):
@@ -60,8 +65,8 @@ def feed(request: HttpRequest, filters: Query[EventFilter]) -> dict[str, Any]:
 
 class RefundIn(In):
     payment: uuid.UUID
-    amount_cents: int | None = Field(
-        default=None, gt=0, le=100_000_000_00, description="Leave out to refund all that is left."
+    amount_cents: Cents | None = Field(
+        default=None, description="Leave out to refund all that is left."
     )
     reason: str = Field(min_length=1, max_length=200)
 
@@ -88,7 +93,11 @@ def _refund_out(refund: Refund) -> dict[str, Any]:
     }
 
 
-@router.post("/refunds", response={201: RefundOut, **ERRORS}, summary="Refund (part of) a payment")
+@router.post(
+    "/refunds",
+    response={201: RefundOut, **base.problems(404, *base.WRITE)},
+    summary="Refund (part of) a payment",
+)
 def create_refund(request: HttpRequest, payload: RefundIn) -> HttpResponse:
     api_key = base.require(request, Scope.REFUNDS_WRITE)
 
@@ -106,7 +115,11 @@ def create_refund(request: HttpRequest, payload: RefundIn) -> HttpResponse:
     return base.idempotent(request, run)
 
 
-@router.get("/refunds/{refund_id}", response={200: RefundOut, **ERRORS}, summary="Get a refund")
+@router.get(
+    "/refunds/{refund_id}",
+    response={200: RefundOut, **base.problems(404, *base.READ)},
+    summary="Get a refund",
+)
 def get_refund(request: HttpRequest, refund_id: uuid.UUID) -> dict[str, Any]:
     api_key = base.require(request, Scope.PAYMENTS_READ)
     refund = (

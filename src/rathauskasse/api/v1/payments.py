@@ -7,12 +7,18 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from rathauskasse.api.models import ApiKey, Scope
 from rathauskasse.api.v1 import base
-from rathauskasse.api.v1.receivables import ERRORS
-from rathauskasse.api.v1.schemas import EventOut, PaymentIn, PaymentOut, PaymentPage
+from rathauskasse.api.v1.schemas import (
+    Limit,
+    PaymentEventOut,
+    PaymentIn,
+    PaymentOut,
+    PaymentPage,
+    PaymentState,
+)
 from rathauskasse.core.errors import NotFound, ValidationFailed
 from rathauskasse.payments import selectors, services
 from rathauskasse.payments.models import Payment, PaymentStatus
@@ -22,9 +28,11 @@ router = Router(tags=["payments"])
 
 
 class PaymentFilter(Schema):
-    status: str | None = None
-    limit: int = 50
-    after: str | None = None
+    status: PaymentState | None = None
+    limit: Limit = 50
+    after: uuid.UUID | None = Field(
+        default=None, description="The `next_cursor` of the page before."
+    )
 
 
 def _provider(api_key: ApiKey) -> str:
@@ -47,7 +55,8 @@ def _get(api_key: ApiKey, payment_id: uuid.UUID) -> Payment:
     return payment
 
 
-def serialize(payment: Payment) -> dict[str, Any]:
+def serialize(payment: Payment, allocations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The payment as the API shows it; `allocations` when the caller knows them already."""
     return {
         "id": payment.public_id,
         "status": payment.status,
@@ -65,7 +74,9 @@ def serialize(payment: Payment) -> dict[str, Any]:
         "refund_status": payment.refund_status,
         "created_at": payment.created_at,
         "expires_at": payment.expires_at,
-        "allocations": [
+        "allocations": allocations
+        if allocations is not None
+        else [
             {
                 "receivable": a.receivable_id,
                 "kassenzeichen": a.receivable.kassenzeichen,
@@ -76,9 +87,35 @@ def serialize(payment: Payment) -> dict[str, Any]:
     }
 
 
+def _requested_allocations(
+    payment: Payment, payload: PaymentIn, receivables: dict[int, Receivable]
+) -> list[dict[str, Any]] | None:
+    """A new payment's allocations, where they follow from the request, in `serialize`'s order.
+
+    One receivable gets the whole payment; several with amounts get those amounts (create_payment
+    refuses anything else). Otherwise (amounts left to the open amounts) None: read them.
+    """
+    requested = payload.receivables
+    if len(requested) == 1:
+        amounts = [payment.amount_cents]
+    elif all(a.amount_cents is not None for a in requested):
+        amounts = [int(a.amount_cents or 0) for a in requested]
+    else:
+        return None
+    rows = [
+        {
+            "receivable": a.receivable,
+            "kassenzeichen": receivables[a.receivable].kassenzeichen,
+            "amount_cents": amount,
+        }
+        for a, amount in zip(requested, amounts, strict=True)
+    ]
+    return sorted(rows, key=lambda row: str(row["kassenzeichen"]))
+
+
 @router.post(
     "",
-    response={201: PaymentOut, **ERRORS},
+    response={201: PaymentOut, **base.problems(*base.WRITE)},
     summary="Create a payment for one or more receivables; send the payer to `next_url`",
 )
 def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
@@ -111,12 +148,18 @@ def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
             payer_email=payload.payer_email,
         )
         services.start_payment(payment=payment, actor=actor)
-        return 201, serialize(_get(api_key, payment.public_id))
+        # start_payment brought the payment up to date (status, redirect, provider reference);
+        # its receivables were found in the key's scope above, so no second look-up is needed.
+        return 201, serialize(payment, _requested_allocations(payment, payload, by_id))
 
     return base.idempotent(request, run)
 
 
-@router.get("", response={200: PaymentPage, **ERRORS}, summary="List payments, newest first")
+@router.get(
+    "",
+    response={200: PaymentPage, **base.problems(*base.READ)},
+    summary="List payments, newest first",
+)
 def list_payments(request: HttpRequest, filters: Query[PaymentFilter]) -> dict[str, Any]:
     api_key = base.require(request, Scope.PAYMENTS_READ)
     found = _scoped(api_key).order_by("-id")
@@ -124,11 +167,11 @@ def list_payments(request: HttpRequest, filters: Query[PaymentFilter]) -> dict[s
         found = found.filter(status=filters.status)
     if filters.after:
         try:
-            cursor = _scoped(api_key).get(public_id=uuid.UUID(filters.after)).pk
-        except (ValueError, Payment.DoesNotExist):
+            cursor = _scoped(api_key).get(public_id=filters.after).pk
+        except Payment.DoesNotExist:
             raise ValidationFailed({"after": "Ungültiger Cursor."}) from None
         found = found.filter(pk__lt=cursor)
-    limit = min(max(filters.limit, 1), 200)
+    limit = filters.limit
     page = list(found[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
@@ -138,7 +181,11 @@ def list_payments(request: HttpRequest, filters: Query[PaymentFilter]) -> dict[s
     }
 
 
-@router.get("/{payment_id}", response={200: PaymentOut, **ERRORS}, summary="Get a payment")
+@router.get(
+    "/{payment_id}",
+    response={200: PaymentOut, **base.problems(404, *base.READ)},
+    summary="Get a payment",
+)
 def get(request: HttpRequest, payment_id: uuid.UUID) -> dict[str, Any]:
     api_key = base.require(request, Scope.PAYMENTS_READ)
     return serialize(_get(api_key, payment_id))
@@ -146,7 +193,7 @@ def get(request: HttpRequest, payment_id: uuid.UUID) -> dict[str, Any]:
 
 @router.post(
     "/{payment_id}/cancel",
-    response={200: PaymentOut, **ERRORS},
+    response={200: PaymentOut, **base.problems(404, 409, 413, 422)},
     summary="Cancel an unfinished payment (the provider is asked first; its answer counts)",
 )
 def cancel(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
@@ -165,7 +212,9 @@ def cancel(request: HttpRequest, payment_id: uuid.UUID) -> HttpResponse:
 
 
 @router.get(
-    "/{payment_id}/events", response={200: list[EventOut], **ERRORS}, summary="A payment's events"
+    "/{payment_id}/events",
+    response={200: list[PaymentEventOut], **base.problems(404, *base.READ)},
+    summary="A payment's events",
 )
 def events(request: HttpRequest, payment_id: uuid.UUID) -> list[dict[str, Any]]:
     api_key = base.require(request, Scope.PAYMENTS_READ)

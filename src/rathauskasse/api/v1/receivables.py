@@ -7,16 +7,19 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from rathauskasse.api.models import ApiKey, Scope
 from rathauskasse.api.v1 import base
 from rathauskasse.api.v1.schemas import (
     CancelIn,
-    Problem,
+    Id,
+    Kassenzeichen,
+    Limit,
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
+    ReceivableState,
 )
 from rathauskasse.core.errors import NotFound, ValidationFailed
 from rathauskasse.organisations import selectors as organisations
@@ -24,22 +27,14 @@ from rathauskasse.receivables import selectors, services
 from rathauskasse.receivables.models import Receivable, ReceivableSource
 
 router = Router(tags=["receivables"])
-ERRORS: dict[int, Any] = {
-    401: Problem,
-    403: Problem,
-    404: Problem,
-    409: Problem,
-    422: Problem,
-    429: Problem,
-}
 
 
 class ReceivableFilter(Schema):
-    status: str | None = None
-    department: int | None = None
-    reference: str | None = None
-    limit: int = 50
-    after: str | None = None
+    status: ReceivableState | None = None
+    department: Id | None = None
+    reference: str | None = Field(default=None, max_length=100)
+    limit: Limit = 50
+    after: Id | None = Field(default=None, description="The `next_cursor` of the page before.")
 
 
 def _scoped(api_key: ApiKey) -> Any:
@@ -89,7 +84,11 @@ def _out(receivable: Receivable) -> dict[str, Any]:
     return serialize(receivable, selectors.open_amount(receivable=receivable))
 
 
-@router.post("", response={201: ReceivableOut, **ERRORS}, summary="Create a receivable")
+@router.post(
+    "",
+    response={201: ReceivableOut, **base.problems(*base.WRITE)},
+    summary="Create a receivable",
+)
 def create(request: HttpRequest, payload: ReceivableIn) -> HttpResponse:
     api_key = base.require(request, Scope.RECEIVABLES_WRITE)
 
@@ -138,7 +137,11 @@ def create(request: HttpRequest, payload: ReceivableIn) -> HttpResponse:
     return base.idempotent(request, run)
 
 
-@router.get("", response={200: ReceivablePage, **ERRORS}, summary="List receivables, newest first")
+@router.get(
+    "",
+    response={200: ReceivablePage, **base.problems(*base.READ)},
+    summary="List receivables, newest first",
+)
 def list_receivables(request: HttpRequest, filters: Query[ReceivableFilter]) -> dict[str, Any]:
     api_key = base.require(request, Scope.RECEIVABLES_READ)
     found = _scoped(api_key).order_by("-id")
@@ -149,10 +152,8 @@ def list_receivables(request: HttpRequest, filters: Query[ReceivableFilter]) -> 
     if filters.reference:
         found = found.filter(source_reference=filters.reference)
     if filters.after:
-        if not filters.after.isdigit():
-            raise ValidationFailed({"after": "Ungültiger Cursor."})
-        found = found.filter(pk__lt=int(filters.after))
-    limit = min(max(filters.limit, 1), 200)
+        found = found.filter(pk__lt=filters.after)
+    limit = filters.limit
     page = list(found[: limit + 1])
     more = len(page) > limit
     page = page[:limit]
@@ -165,18 +166,22 @@ def list_receivables(request: HttpRequest, filters: Query[ReceivableFilter]) -> 
     }
 
 
-@router.get("/{receivable_id}", response={200: ReceivableOut, **ERRORS}, summary="Get a receivable")
-def get(request: HttpRequest, receivable_id: int) -> dict[str, Any]:
+@router.get(
+    "/{receivable_id}",
+    response={200: ReceivableOut, **base.problems(404, *base.READ)},
+    summary="Get a receivable",
+)
+def get(request: HttpRequest, receivable_id: Id) -> dict[str, Any]:
     api_key = base.require(request, Scope.RECEIVABLES_READ)
     return _out(_get(api_key, receivable_id))
 
 
 @router.get(
     "/by-kassenzeichen/{kassenzeichen}",
-    response={200: ReceivableOut, **ERRORS},
+    response={200: ReceivableOut, **base.problems(404, *base.READ)},
     summary="Find a receivable by its Kassenzeichen (any spelling)",
 )
-def by_kassenzeichen(request: HttpRequest, kassenzeichen: str) -> dict[str, Any]:
+def by_kassenzeichen(request: HttpRequest, kassenzeichen: Kassenzeichen) -> dict[str, Any]:
     api_key = base.require(request, Scope.RECEIVABLES_READ)
     found = selectors.find_by_kassenzeichen(organisation=api_key.organisation, text=kassenzeichen)
     return _out(_get(api_key, found.pk))
@@ -184,10 +189,10 @@ def by_kassenzeichen(request: HttpRequest, kassenzeichen: str) -> dict[str, Any]
 
 @router.post(
     "/{receivable_id}/cancel",
-    response={200: ReceivableOut, **ERRORS},
+    response={200: ReceivableOut, **base.problems(404, *base.WRITE)},
     summary="Cancel an unpaid receivable (by reversal)",
 )
-def cancel(request: HttpRequest, receivable_id: int, payload: CancelIn) -> HttpResponse:
+def cancel(request: HttpRequest, receivable_id: Id, payload: CancelIn) -> HttpResponse:
     api_key = base.require(request, Scope.RECEIVABLES_WRITE)
 
     def run() -> tuple[int, Any]:

@@ -9,7 +9,6 @@ from ninja import Router, Schema
 
 from rathauskasse.api.models import Scope
 from rathauskasse.api.v1 import base
-from rathauskasse.api.v1.receivables import ERRORS
 from rathauskasse.organisations import selectors
 
 router = Router(tags=["reference data"])
@@ -26,7 +25,9 @@ class BudgetLineOut(Schema):
     name: str
 
 
-@router.get("/departments", response={200: list[DepartmentOut], **ERRORS}, summary="Departments")
+@router.get(
+    "/departments", response={200: list[DepartmentOut], **base.problems()}, summary="Departments"
+)
 def departments(request: HttpRequest) -> list[dict[str, Any]]:
     api_key = base.require(request, Scope.RECEIVABLES_READ)
     found = selectors.departments(organisation=api_key.organisation).order_by("name")
@@ -37,7 +38,9 @@ def departments(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get(
-    "/budget-lines", response={200: list[BudgetLineOut], **ERRORS}, summary="Active budget lines"
+    "/budget-lines",
+    response={200: list[BudgetLineOut], **base.problems()},
+    summary="Active budget lines",
 )
 def budget_lines(request: HttpRequest) -> list[dict[str, Any]]:
     api_key = base.require(request, Scope.RECEIVABLES_READ)

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
 MAX_CENTS = 100_000_000_00  # 100 million euros: far above any fee, far below overflow
+#: Ids are positive 64-bit integers (the database's bigint); larger ones cannot name anything.
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+#: In a JSON body numbers must be JSON integers: no 96.0, no "9600", no true (never a float).
+BodyId = Annotated[int, Field(strict=True, ge=1, le=2**63 - 1)]
+Cents = Annotated[int, Field(strict=True, gt=0, le=MAX_CENTS)]
+Kassenzeichen = Annotated[str, Field(min_length=1, max_length=100)]
+Limit = Annotated[int, Field(ge=1, le=200, description="At most this many per page.")]
+ReceivableState = Literal["open", "paid", "cancelled"]
+PaymentState = Literal[
+    "created", "started", "pending", "succeeded", "failed", "cancelled", "expired"
+]
 
 
 class In(Schema):
+    """A request body: unknown fields are refused, so that a typo does not go unnoticed."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 class LineIn(In):
     text: str = Field(min_length=1, max_length=200)
-    amount_cents: int = Field(gt=0, le=MAX_CENTS)
+    amount_cents: Cents
     budget_line: str = Field(
         min_length=1, max_length=50, description="Code of the budget line (Haushaltsstelle)."
     )
@@ -35,7 +49,7 @@ class DebtorIn(In):
 
 
 class ReceivableIn(In):
-    department: int = Field(description="Id of the department the receivable belongs to.")
+    department: BodyId = Field(description="Id of the department the receivable belongs to.")
     purpose: str = Field(min_length=1, max_length=140)
     lines: list[LineIn] = Field(min_length=1, max_length=99)
     debtor: DebtorIn
@@ -85,9 +99,9 @@ class ReceivablePage(Schema):
 
 
 class AllocationIn(In):
-    receivable: int = Field(description="Id of the receivable.")
-    amount_cents: int | None = Field(
-        default=None, gt=0, le=MAX_CENTS, description="Leave out to pay the whole open amount."
+    receivable: BodyId = Field(description="Id of the receivable.")
+    amount_cents: Cents | None = Field(
+        default=None, description="Leave out to pay the whole open amount."
     )
 
 
@@ -128,7 +142,7 @@ class PaymentPage(Schema):
     next_cursor: str | None
 
 
-class EventOut(Schema):
+class PaymentEventOut(Schema):
     kind: str
     from_status: str
     to_status: str
@@ -137,8 +151,18 @@ class EventOut(Schema):
 
 
 class Problem(Schema):
-    type: str
-    title: str
-    status: int
-    code: str
-    field: str | None = None
+    """An RFC 9457 problem; branch on `code` (docs/api/errors.md), show `title` to people."""
+
+    type: str = Field(description="A URI naming the kind of problem.")
+    title: str = Field(description="A German sentence for people; may change.")
+    status: int = Field(description="The HTTP status.")
+    code: str = Field(description="Stable code from the error catalogue.")
+    field: str | None = Field(
+        default=None, description="The offending input (dotted path into the body, or a header)."
+    )
+    errors: dict[str, str] | None = Field(
+        default=None, description="Every invalid field with its message (validation errors)."
+    )
+    retry_after: int | None = Field(
+        default=None, description="Seconds until a retry may succeed (rate limits)."
+    )
