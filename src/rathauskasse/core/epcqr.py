@@ -69,8 +69,7 @@ class Transfer:
 
 def amount_text(cents: int) -> str:
     """ "12.3" for 1230 cents, "20" for 2000: exact, no thousands separator, no trailing zero."""
-    text = format(Decimal(cents).scaleb(-2).normalize(), "f")
-    return text
+    return format(Decimal(cents).scaleb(-2).normalize(), "f")
 
 
 def payload(transfer: Transfer) -> str:

@@ -25,7 +25,7 @@ import io
 import struct
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -58,8 +58,12 @@ def _stream(dictionary: str, data: bytes, *, compress: bool = True) -> bytes:
     if compress:
         data = zlib.compress(data, 6)
         dictionary += " /Filter /FlateDecode"
-    return b"<< " + f"{dictionary} /Length {len(data)}".encode() + b" >>\nstream\n" + data + (
-        b"\nendstream"
+    return (
+        b"<< "
+        + f"{dictionary} /Length {len(data)}".encode()
+        + b" >>\nstream\n"
+        + data
+        + (b"\nendstream")
     )
 
 
@@ -200,7 +204,14 @@ class Page:
         self._ops.append(f"{_n(width)} w {_n(x1)} {_n(y1)} m {_n(x2)} {_n(y2)} l S")
 
     def rect(
-        self, x: float, y: float, w: float, h: float, *, width: float = 0.5, grey: float | None = None
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        *,
+        width: float = 0.5,
+        grey: float | None = None,
     ) -> None:
         """A frame; with `grey` (0 black … 1 white) a filled area instead."""
         if grey is None:
@@ -384,7 +395,9 @@ def _font_bodies(name: str) -> tuple[bytes, ...]:
     scale = 1000 / f.units_per_em
     widths = " ".join(str(round(a * scale)) for a in f.advances)
     x0, y0, x1, y1 = (round(v * scale) for v in f.bbox)
-    cmap_rows = [f"<{gid:04X}> <{code:04X}>" for gid, code in sorted(f.unicodes.items()) if code < 0x10000]
+    cmap_rows = [
+        f"<{gid:04X}> <{code:04X}>" for gid, code in sorted(f.unicodes.items()) if code < 0x10000
+    ]
     chunks = [cmap_rows[i : i + 100] for i in range(0, len(cmap_rows), 100)]
     to_unicode = "\n".join(
         [

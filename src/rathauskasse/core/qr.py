@@ -23,7 +23,7 @@ def matrix(data: bytes, *, error: Literal["L", "M", "Q", "H"] = "M") -> Matrix:
     code = zxingcpp.create_barcode(data, zxingcpp.BarcodeFormat.QRCode, ec_level=error)
     image = code.to_image(scale=1, add_quiet_zones=False)
     height, width = image.shape
-    pixels = bytes(memoryview(image))
+    pixels = bytes(memoryview(image))  # type: ignore[arg-type] # a buffer, untyped in its stubs
     dark = bytes.maketrans(bytes(range(256)), b"\x01" + b"\x00" * 255)
     return tuple(pixels[row * width : (row + 1) * width].translate(dark) for row in range(height))
 
