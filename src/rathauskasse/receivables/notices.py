@@ -75,9 +75,9 @@ DEFAULT_TEXTS: dict[str, tuple[str, str]] = {
         "Zahlungserinnerung: {zweck}",
         (
             "Guten Tag {name},\n\n"
-            "sicher haben Sie es nur übersehen: Für {zweck} ist bei uns noch nicht der ganze Betrag "
-            "eingegangen. Offen sind {betrag}. Bitte zahlen Sie bis zum {faellig_am} und geben Sie "
-            "das Kassenzeichen {kassenzeichen} an.\n\n"
+            "sicher haben Sie es nur übersehen: Für {zweck} ist bei uns noch nicht der ganze "
+            "Betrag eingegangen. Offen sind {betrag}. Bitte zahlen Sie bis zum {faellig_am} und "
+            "geben Sie das Kassenzeichen {kassenzeichen} an.\n\n"
             "Online geht es mit dem QR-Code unten links, per Überweisung mit dem GiroCode. Haben "
             "Sie in den letzten Tagen schon gezahlt, ist dieses Schreiben gegenstandslos.\n\n"
             "Mit freundlichen Grüßen\n{amt}"
@@ -151,6 +151,16 @@ def girocode_transfer(
         return transfer
 
 
+def girocode_for(*, receivable: Receivable, open_cents: int) -> epcqr.Transfer:
+    """The GiroCode of a receivable's open amount (the letter's, and the pay page's)."""
+    return girocode_transfer(
+        organisation=receivable.organisation,
+        kassenzeichen=receivable.kassenzeichen,
+        open_cents=open_cents,
+        purpose=receivable.purpose,
+    )
+
+
 def choose_template(
     *, organisation: Organisation, kind: str, service: Service | None
 ) -> NoticeTemplate | None:
@@ -196,12 +206,7 @@ def build_content(
     scheme = Scheme.of(organisation)
     kz = scheme.display(receivable.kassenzeichen)
     url = pay_url(receivable)
-    transfer = girocode_transfer(
-        organisation=organisation,
-        kassenzeichen=receivable.kassenzeichen,
-        open_cents=open_cents,
-        purpose=receivable.purpose,
-    )
+    transfer = girocode_for(receivable=receivable, open_cents=open_cents)
     values = {
         "name": receivable.debtor_name,
         "kassenzeichen": kz,
