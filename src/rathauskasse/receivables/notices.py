@@ -33,7 +33,7 @@ from django.urls import reverse
 
 from rathauskasse.catalogue.models import Service
 from rathauskasse.core import audit, clock, epcqr, iso11649
-from rathauskasse.core.errors import Conflict, ValidationFailed
+from rathauskasse.core.errors import Conflict, ValidationFailed, full_clean_or_fail
 from rathauskasse.core.money import Money
 from rathauskasse.core.pdfstream import Page
 from rathauskasse.core.tasks import enqueue
@@ -100,6 +100,32 @@ class BatchResult:
     pages: int
     #: (Kassenzeichen, why) of receivables that got no notice.
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@transaction.atomic
+def create_template(
+    *,
+    actor: audit.Actor,
+    organisation: Organisation,
+    kind: str,
+    subject: str,
+    body: str,
+    service: Service | None = None,
+) -> NoticeTemplate:
+    """A template of one kind of letter, for one service or (without) for all."""
+    template = NoticeTemplate(
+        organisation=organisation, kind=kind, service=service, subject=subject, body=body
+    )
+    full_clean_or_fail(template)
+    template.save()
+    audit.record(
+        actor=actor,
+        action="notice_template.created",
+        obj=template,
+        organisation_id=organisation.pk,
+        after={"kind": kind, "service": service.pk if service else None, "subject": subject},
+    )
+    return template
 
 
 # --- what a letter shows ------------------------------------------------------------------------

@@ -22,9 +22,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 
 from rathauskasse.core import audit, clock
-from rathauskasse.core.errors import DomainError
+from rathauskasse.core.errors import DomainError, full_clean_or_fail
 from rathauskasse.ledger.models import EntryKind
-from rathauskasse.organisations.models import Organisation
+from rathauskasse.organisations.models import BudgetLine, Department, Organisation
 from rathauskasse.receivables import clearing, notices, services
 from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables.models import (
@@ -47,6 +47,46 @@ class RunResult:
     already_ran: bool
     reminded: int
     failed: int = 0
+
+
+@transaction.atomic
+def create_policy(
+    *,
+    actor: audit.Actor,
+    organisation: Organisation,
+    department: Department | None = None,
+    enabled: bool = True,
+    days_overdue: int = 14,
+    pay_within_days: int = 7,
+    fee_cents: int = 0,
+    fee_budget_line: BudgetLine | None = None,
+) -> ReminderPolicy:
+    """The reminder rule of the organisation (`department` None) or of one department."""
+    policy = ReminderPolicy(
+        organisation=organisation,
+        department=department,
+        enabled=enabled,
+        days_overdue=days_overdue,
+        pay_within_days=pay_within_days,
+        fee_cents=fee_cents,
+        fee_budget_line=fee_budget_line,
+    )
+    full_clean_or_fail(policy)
+    policy.save()
+    audit.record(
+        actor=actor,
+        action="reminder_policy.created",
+        obj=policy,
+        organisation_id=organisation.pk,
+        after={
+            "department": department.pk if department else None,
+            "enabled": enabled,
+            "days_overdue": days_overdue,
+            "fee_cents": fee_cents,
+            "fee_budget_line": fee_budget_line.code if fee_budget_line else None,
+        },
+    )
+    return policy
 
 
 def policy_for(receivable: Receivable) -> ReminderPolicy | None:
