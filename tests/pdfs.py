@@ -33,7 +33,7 @@ def text(pdf: bytes) -> str:
     ).stdout.decode("utf-8")
 
 
-def page_images(pdf: bytes, *, dpi: int = 200) -> list[Image.Image]:
+def page_images(pdf: bytes, *, dpi: int = 150) -> list[Image.Image]:
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "in.pdf"
         source.write_bytes(pdf)
