@@ -87,6 +87,9 @@ class Font:
     advances: tuple[int, ...]
     unicodes: dict[int, int]  # glyph id -> code point, for ToUnicode
     data: bytes = field(repr=False)
+    #: Per character: its advance, and its glyph id as four hex digits (the hot path of text).
+    advance_of: dict[str, int] = field(repr=False, default_factory=dict)
+    hex_of: dict[str, str] = field(repr=False, default_factory=dict)
 
     def _glyph(self, char: str) -> tuple[int, int]:
         found = self.glyphs.get(char)
@@ -99,27 +102,43 @@ class Font:
             return self.glyphs[base]
         return self.glyphs["?"]
 
+    def _units(self, text: str) -> int:
+        try:
+            return sum(map(self.advance_of.__getitem__, text))
+        except KeyError:
+            return sum(self._glyph(c)[1] for c in text)
+
     def width(self, text: str, size: float) -> float:
-        units = sum(self._glyph(c)[1] for c in unicodedata.normalize("NFC", text))
-        return units * size / self.units_per_em
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        return self._units(text) * size / self.units_per_em
 
     def encode(self, text: str) -> str:
-        gids = [self._glyph(c)[0] for c in unicodedata.normalize("NFC", text)]
-        return struct.pack(f">{len(gids)}H", *gids).hex()
+        """The text as hex glyph ids (Identity-H)."""
+        if not text.isascii():
+            text = unicodedata.normalize("NFC", text)
+        try:
+            return "".join(map(self.hex_of.__getitem__, text))
+        except KeyError:
+            return "".join(f"{self._glyph(c)[0]:04x}" for c in text)
 
     def wrap(self, text: str, size: float, width: float) -> list[str]:
         """Break `text` into lines no wider than `width` at spaces (a long word stays whole)."""
+        limit = width * self.units_per_em / size
+        space = self.advance_of.get(" ", 0)
         lines: list[str] = []
-        for paragraph in text.split("\n"):
-            current = ""
+        for paragraph in unicodedata.normalize("NFC", text).split("\n"):
+            current: list[str] = []
+            used = 0
             for word in paragraph.split():
-                candidate = f"{current} {word}" if current else word
-                if current and self.width(candidate, size) > width:
-                    lines.append(current)
-                    current = word
+                units = self._units(word)
+                if current and used + space + units > limit:
+                    lines.append(" ".join(current))
+                    current, used = [word], units
                 else:
-                    current = candidate
-            lines.append(current)
+                    used += (space if current else 0) + units
+                    current.append(word)
+            lines.append(" ".join(current))
         return lines
 
 
@@ -154,6 +173,8 @@ def font(name: str) -> Font:
         advances=advances,
         unicodes=unicodes,
         data=data,
+        advance_of={char: advance for char, (_, advance) in glyphs.items()},
+        hex_of={char: f"{gid:04x}" for char, (gid, _) in glyphs.items()},
     )
 
 
@@ -189,6 +210,7 @@ class Page:
         self.size = size
         self._ops: list[str] = []
         self._links: list[tuple[tuple[float, float, float, float], str]] = []
+        self._compressed: bytes | None = None
 
     def text(self, x: float, y: float, text: str, font: Font, size: float) -> None:
         if not text:
@@ -222,7 +244,11 @@ class Page:
     def qr(self, matrix: qr.Matrix, x: float, y: float, size: float) -> None:
         """A QR matrix (rows of 0/1, quiet zone excluded) as a square of `size` at (x, y)."""
         modules = len(matrix)
-        rects = [f"{col} {row} {length} 1 re" for row, col, length in qr.runs(matrix)]
+        rects = [
+            f"{m.start()} {row} {m.end() - m.start()} 1 re"
+            for row, cells in enumerate(matrix)
+            for m in qr.DARK_RUN.finditer(cells)
+        ]
         scale = size / modules
         # Module units, rows downwards from the top edge; touching rectangles leave no seams.
         self._ops.append(
@@ -240,6 +266,12 @@ class Page:
 
     def content(self) -> bytes:
         return "\n".join(self._ops).encode("ascii")
+
+    def compressed(self) -> bytes:
+        """The content stream, Flate-compressed once (a page may go into two documents)."""
+        if self._compressed is None:
+            self._compressed = zlib.compress(self.content(), 3)
+        return self._compressed
 
 
 class Writer:
@@ -339,9 +371,13 @@ class Writer:
         )
 
     def add(self, page: Page) -> None:
-        content = page.content()
-        self._digest.update(content)
-        contents = self._add(_stream("", content))
+        data = page.compressed()
+        self._digest.update(data)
+        contents = self._add(
+            f"<< /Filter /FlateDecode /Length {len(data)} >>\nstream\n".encode()
+            + data
+            + b"\nendstream"
+        )
         annots = ""
         if page._links:
             links = " ".join(

@@ -9,6 +9,7 @@ draws, from the rendered PDF, and check error level M and the exact bytes.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import zxingcpp
@@ -17,6 +18,7 @@ Matrix = tuple[bytes, ...]
 """Rows of modules, 1 dark and 0 light, without the quiet zone (four modules on every side)."""
 
 QUIET_ZONE = 4
+DARK_RUN = re.compile(b"\x01+")
 
 
 def matrix(data: bytes, *, error: Literal["L", "M", "Q", "H"] = "M") -> Matrix:
@@ -35,16 +37,11 @@ def version(modules: Matrix) -> int:
 
 def runs(modules: Matrix) -> list[tuple[int, int, int]]:
     """Horizontal runs of dark modules as (row, first column, length): few shapes to draw."""
-    found: list[tuple[int, int, int]] = []
-    for row, cells in enumerate(modules):
-        start = -1
-        for col, dark in enumerate([*cells, 0]):
-            if dark and start < 0:
-                start = col
-            elif not dark and start >= 0:
-                found.append((row, start, col - start))
-                start = -1
-    return found
+    return [
+        (row, match.start(), match.end() - match.start())
+        for row, cells in enumerate(modules)
+        for match in DARK_RUN.finditer(cells)
+    ]
 
 
 def svg(modules: Matrix, *, title: str, module_px: int = 4) -> str:

@@ -61,7 +61,10 @@ class LetterContent:
     layout: int = LAYOUT
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        def plain(value: Any) -> Any:
+            return [plain(v) for v in value] if isinstance(value, tuple) else value
+
+        return {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LetterContent:
@@ -106,13 +109,15 @@ def _image_name(storage_name: str) -> str:
 
 def _wrap_anywhere(text: str, font: Font, size: float, width: float) -> list[str]:
     """For addresses without spaces (the pay link): break where the line is full."""
-    lines, current = [], ""
+    lines, current, used = [], "", 0.0
     for char in text:
-        if current and font.width(current + char, size) > width:
+        advance = font.width(char, size)
+        if current and used + advance > width:
             lines.append(current)
-            current = char
+            current, used = char, advance
         else:
             current += char
+            used += advance
     return [*lines, current] if current else lines
 
 
