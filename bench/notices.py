@@ -74,7 +74,9 @@ def _build(n: int) -> tuple[int, list[int]]:
         today = clock.today()
         ids = []
         for i in range(n):
-            lines = [LineInput(text="Grundsteuer B", amount_cents=5000 + i % 40_000, budget_line=tax)]
+            lines = [
+                LineInput(text="Grundsteuer B", amount_cents=5000 + i % 40_000, budget_line=tax)
+            ]
             if i % 3 == 0:
                 lines.append(LineInput(text="Abfallgebühr", amount_cents=12_000, budget_line=fee))
             receivable = create_receivable(

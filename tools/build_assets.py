@@ -31,7 +31,10 @@ WEIGHTS = (("FiraSans-Regular", 400), ("FiraSans-Medium", 500), ("FiraSans-SemiB
 UNICODES = "U+0020-007E,U+00A0-017F,U+2010-2027,U+2030-203A,U+20AC,U+2122,U+2212"
 DOCUMENT_FONTS = ROOT / "build" / "fonts"
 #: (file in the package, name in build/fonts): the two weights letters use.
-DOCUMENT_WEIGHTS = (("FiraSans-Regular", "FiraSans-Regular"), ("FiraSans-SemiBold", "FiraSans-Bold"))
+DOCUMENT_WEIGHTS = (
+    ("FiraSans-Regular", "FiraSans-Regular"),
+    ("FiraSans-SemiBold", "FiraSans-Bold"),
+)
 #: Latin in every European and Vietnamese spelling: Latin-1, Extended-A and -B, IPA-free
 #: Extended Additional (Vietnamese), spacing modifiers, punctuation, currency signs.
 DOCUMENT_UNICODES = (

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
 import unicodedata
 import zlib
 from collections.abc import Iterable
