@@ -53,3 +53,12 @@ def qr_codes(pdf: bytes, *, page: int = -1) -> list[zxingcpp.Barcode]:
     image = page_images(pdf)[page]
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
     return sorted(found, key=lambda code: code.position.top_left.x)
+
+
+def tool_output(name: str, pdf: bytes) -> str:
+    """What a poppler tool (pdffonts, pdfimages -list, pdfinfo) says about the PDF."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "in.pdf"
+        source.write_bytes(pdf)
+        args = [_tool(name), *(["-list"] if name == "pdfimages" else []), str(source)]
+        return subprocess.run(args, capture_output=True, check=True, text=True).stdout  # noqa: S603

@@ -6,10 +6,13 @@ import hashlib
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from PIL import Image
 
 from rathauskasse.core import audit, epcqr, iso11649
 from rathauskasse.core.models import AuditEntry
@@ -351,3 +354,21 @@ def test_issuing_is_audited_with_the_actor(
     assert entry.actor_label == "sachbearbeitung"
     assert entry.organisation_id == org.pk
     assert entry.after["checksum"] == notice.checksum
+
+
+def test_fonts_are_embedded_and_the_coat_of_arms_is_drawn(
+    org: Organisation, department: Department, budget_line: BudgetLine, settings: Any, tmp_path: Any
+) -> None:
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = Image.new("RGBA", (60, 70), (200, 30, 30, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    org.coat_of_arms.save("wappen.png", ContentFile(buffer.getvalue()))
+    receivable = factories.receivable(org, department, budget_line)
+    pdf = notices.notice_pdf(notices.issue_notice(actor=factories.ACTOR, receivable=receivable))
+    fonts = pdfs.tool_output("pdffonts", pdf)
+    assert "FiraSans-Regular" in fonts and "FiraSans-SemiBold" in fonts
+    assert all(" yes " in row for row in fonts.splitlines()[2:])  # embedded, every one
+    images = pdfs.tool_output("pdfimages", pdf).splitlines()[2:]
+    assert len(images) == 1
+    assert "60    70" in images[0]
