@@ -45,6 +45,7 @@ def _build(n: int) -> tuple[int, list[int]]:
         create_department,
         create_organisation,
     )
+    from rathauskasse.receivables.kassenzeichen import Scheme
     from rathauskasse.receivables.models import ReceivableSource
     from rathauskasse.receivables.services import Debtor, LineInput, create_receivable
 
@@ -72,6 +73,7 @@ def _build(n: int) -> tuple[int, list[int]]:
         tax = create_budget_line(actor=actor, organisation=org, code="611010.401300", name="Steuer")
         fee = create_budget_line(actor=actor, organisation=org, code="611010.431100", name="Gebühr")
         today = clock.today()
+        scheme = Scheme.of(org)
         ids = []
         for i in range(n):
             lines = [
@@ -92,6 +94,9 @@ def _build(n: int) -> tuple[int, list[int]]:
                     city="Benchstadt",
                 ),
                 source=ReceivableSource.IMPORT,
+                # Numbers given, as an import brings them: the counter row, updated 10,000 times
+                # in one transaction, would measure PostgreSQL's row versions instead.
+                kassenzeichen=scheme.build(year=today.year, number=i + 1),
             )
             ids.append(receivable.pk)
     return org.pk, ids
