@@ -324,3 +324,15 @@ def test_a_method_the_path_does_not_have_is_a_problem_with_allow(pair: Pair) -> 
     assert response["Content-Type"].startswith("application/problem+json")
     assert response["Allow"] == "POST"
     assert response.json()["functionalCode"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("text", ["Steuer\x00marke", "Steuermarke \udc00"])
+def test_text_no_database_can_hold_is_a_validation_error(pair: Pair, text: str) -> None:
+    body = payment_request()
+    body["items"][0]["bookingData"]["Bemerkung"] = text
+    response = pair.post(body)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["functionalCode"] == "VALIDATION_ERROR"
+    assert "items.0.bookingData.Bemerkung" in problem["detail"]
+    assert not XBezahldiensteTransaction.objects.exists()

@@ -24,6 +24,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security.base import AuthBase
 
+from rathauskasse.api import text as text_checks
 from rathauskasse.api.models import XBezahldiensteEndpoint
 from rathauskasse.api.problems import CONTENT_TYPE
 from rathauskasse.api.xbezahldienste import auth, errors, services, wire
@@ -54,6 +55,9 @@ class JsonParser(Parser):
         data = wire.loads(request.body)
         if not isinstance(data, dict):
             raise wire.MalformedJson("Der Inhalt muss ein JSON-Objekt sein.")
+        where = text_checks.unstorable(data)
+        if where is not None:
+            raise wire.MalformedJson(f"{where}: {text_checks.MESSAGE}")
         return data
 
 
