@@ -489,3 +489,12 @@ def test_text_no_database_can_hold_is_refused_where_it_stands(
     response = call(client, "post", "/api/v1/receivables", token, body)
     assert_problem(response, 422, "validation_failed", place)
     assert counts() == before
+
+
+def test_a_reference_filter_with_nul_is_422_not_a_database_error(
+    client: Client, token: str
+) -> None:
+    response = client.get(
+        "/api/v1/receivables?reference=HST%004711", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert_problem(response, 422, "validation_failed", "reference")
