@@ -465,3 +465,36 @@ def test_a_method_a_path_does_not_have_is_a_405_problem(client: Client, token: s
     response = call(client, "delete", "/api/v1/receivables", token)
     assert_problem(response, 405, "method_not_allowed")
     assert "GET" in response["Allow"] and "POST" in response["Allow"]
+
+
+@pytest.mark.parametrize(
+    ("place", "text"),
+    [("lines.0.text", "Hunde\x00steuer"), ("debtor.name", "Erika \ud800"), ("purpose", "\x00")],
+)
+def test_text_no_database_can_hold_is_refused_where_it_stands(
+    client: Client,
+    token: str,
+    department: Department,
+    budget_line: BudgetLine,
+    place: str,
+    text: str,
+) -> None:
+    before = counts()
+    body = receivable_body(department, budget_line)
+    target: Any = body
+    *parents, leaf = place.split(".")
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[leaf] = text
+    response = call(client, "post", "/api/v1/receivables", token, body)
+    assert_problem(response, 422, "validation_failed", place)
+    assert counts() == before
+
+
+def test_a_reference_filter_with_nul_is_422_not_a_database_error(
+    client: Client, token: str
+) -> None:
+    response = client.get(
+        "/api/v1/receivables?reference=HST%004711", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert_problem(response, 422, "validation_failed", "reference")

@@ -314,3 +314,25 @@ def test_a_repeat_on_a_switched_off_pair_still_names_the_transaction(pair: Pair)
     assert _problem(pair.post(payment_request()), 409, "PAYMENT_EXISTS")["transactionId"] == first
     assert pair.get(first).status_code == 200  # earlier payments stay readable
     _problem(pair.post(payment_request(requestId="neu")), 503, "UNSPECIFIED")
+
+
+def test_a_method_the_path_does_not_have_is_a_problem_with_allow(pair: Pair) -> None:
+    response = pair.client.delete(
+        f"{BASE}/paymenttransaction/{pair.path}", HTTP_AUTHORIZATION=pair.auth
+    )
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert response["Allow"] == "POST"
+    assert response.json()["functionalCode"] == "VALIDATION_ERROR"
+
+
+@pytest.mark.parametrize("text", ["Steuer\x00marke", "Steuermarke \udc00"])
+def test_text_no_database_can_hold_is_a_validation_error(pair: Pair, text: str) -> None:
+    body = payment_request()
+    body["items"][0]["bookingData"]["Bemerkung"] = text
+    response = pair.post(body)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["functionalCode"] == "VALIDATION_ERROR"
+    assert "items.0.bookingData.Bemerkung" in problem["detail"]
+    assert not XBezahldiensteTransaction.objects.exists()

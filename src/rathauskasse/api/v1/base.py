@@ -28,6 +28,7 @@ from ninja.security import HttpBearer
 from ninja.types import DictStrAny
 
 from rathauskasse.api import services
+from rathauskasse.api import text as text_checks
 from rathauskasse.api.models import ApiKey, IdempotentResponse, Scope
 from rathauskasse.api.problems import CONTENT_TYPE, problem
 from rathauskasse.core import audit, clock, ratelimit, sql
@@ -123,6 +124,9 @@ class JsonBodyParser(Parser):
             raise BadRequest("Der Inhalt ist kein gültiges JSON.", field="body") from None
         if not isinstance(data, dict):
             raise ValidationFailed({"body": "Der Inhalt muss ein JSON-Objekt sein."})
+        where = text_checks.unstorable(data)
+        if where is not None:
+            raise ValidationFailed({where: text_checks.MESSAGE})
         return data
 
 

@@ -35,7 +35,8 @@ router = Router(tags=["receivables"])
 class ReceivableFilter(Schema):
     status: ReceivableState | None = None
     department: Id | None = None
-    reference: str | None = Field(default=None, max_length=100)
+    # NUL cannot be compared with a text column (PostgreSQL refuses it); no reference holds one.
+    reference: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00]*$")
     limit: Limit = 50
     after: Id | None = Field(default=None, description="The `next_cursor` of the page before.")
 

@@ -9,8 +9,10 @@ problem+json with a functionalCode; views only translate, `services` decides.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
@@ -22,6 +24,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from ninja.security.base import AuthBase
 
+from rathauskasse.api import text as text_checks
 from rathauskasse.api.models import XBezahldiensteEndpoint
 from rathauskasse.api.problems import CONTENT_TYPE
 from rathauskasse.api.xbezahldienste import auth, errors, services, wire
@@ -52,6 +55,9 @@ class JsonParser(Parser):
         data = wire.loads(request.body)
         if not isinstance(data, dict):
             raise wire.MalformedJson("Der Inhalt muss ein JSON-Objekt sein.")
+        where = text_checks.unstorable(data)
+        if where is not None:
+            raise wire.MalformedJson(f"{where}: {text_checks.MESSAGE}")
         return data
 
 
@@ -161,6 +167,34 @@ class XBezahldiensteApi(NinjaAPI):
                         }
                     }
         return schema
+
+    @property
+    def urls(self) -> tuple[list[Any], str, str]:
+        patterns, app_name, namespace = super().urls
+        for pattern in patterns:
+            if pattern.callback is not None:
+                pattern.callback = _method_not_allowed_as_problem(pattern.callback)
+        return patterns, app_name, namespace
+
+
+def _method_not_allowed_as_problem(view: Callable[..., HttpResponse]) -> Callable[..., Any]:
+    """ninja answers a method a path does not have with a bare 405; answer the standard's way."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code != 405:
+            return response
+        answer = errors.problem_response(
+            status=405,
+            functional_code="VALIDATION_ERROR",
+            title="Methode nicht erlaubt",
+            detail=f"{request.method} ist hier nicht erlaubt, nur {response['Allow']}.",
+        )
+        answer["Allow"] = response["Allow"]
+        return answer
+
+    return wrapped
 
 
 #: A complete PaymentRequest (for the demo pair demo-portal/musterstadt).
