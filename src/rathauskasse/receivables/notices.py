@@ -446,7 +446,7 @@ def issue_notice(
     """Issue one notice for `receivable`; by e-mail when the debtor gave an address, else a
     letter to print (`channel` "email" or "print" decides instead)."""
     locked = (
-        Receivable.objects.select_for_update()
+        Receivable.objects.select_for_update(of=("self",))
         .select_related("organisation", "department", "service")
         .get(pk=receivable.pk)
     )
@@ -635,7 +635,11 @@ def print_notices(*, notices: Iterable[Notice], output: BinaryIO, actor: audit.A
 def send_notice(*, notice: Notice) -> bool:
     """E-mail a notice with its PDF once; False when it went already or goes by post."""
     with transaction.atomic():
-        locked = Notice.objects.select_for_update().select_related("receivable").get(pk=notice.pk)
+        locked = (
+            Notice.objects.select_for_update(of=("self",))
+            .select_related("receivable")
+            .get(pk=notice.pk)
+        )
         if locked.channel != DeliveryChannel.EMAIL or locked.delivered_at is not None:
             return False
         content = content_of(locked)

@@ -133,7 +133,7 @@ def remind(*, actor: audit.Actor, receivable: Receivable, day: dt.date) -> Notic
     selection.
     """
     locked = (
-        Receivable.objects.select_for_update()
+        Receivable.objects.select_for_update(of=("self",))
         .select_related("organisation", "department", "service")
         .get(pk=receivable.pk)
     )
