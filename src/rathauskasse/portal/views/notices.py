@@ -245,14 +245,7 @@ def pay_link_checkout(request: HttpRequest, token: str) -> HttpResponse:
     if refusal:
         messages.info(request, refusal)
         return HttpResponseRedirect(reverse("portal:pay"))
-    method = request.POST.get("method", "")
-    email = request.POST.get("email", "").strip()
-    key = request.POST.get("attempt", "")[:40]
-    error = ""
-    if method not in dict(checkout.methods_for([receivable])) or not key:
-        error = _("Bitte wählen Sie, wie Sie bezahlen möchten.")
-    elif email and not _valid_email(email):
-        error = _("Bitte geben Sie eine E-Mail-Adresse ein, z. B. name@beispiel.de.")
+    method, email, key, error = _payment_form(request, checkout.methods_for([receivable]))
     if error:
         return _notice_page(request, receivable, open_cents, pay_error=error, status=422)
     try:
@@ -299,15 +292,9 @@ def checkout_basket(request: HttpRequest) -> HttpResponse:
     if not items:
         messages.error(request, _("Bitte fügen Sie zuerst ein Kassenzeichen hinzu."))
         return HttpResponseRedirect(reverse("portal:pay"))
-    method = request.POST.get("method", "")
-    email = request.POST.get("email", "").strip()
-    key = request.POST.get("attempt", "")[:40]
-    methods = dict(checkout.methods_for([item.receivable for item in items]))
-    error = ""
-    if method not in methods or not key:
-        error = _("Bitte wählen Sie, wie Sie bezahlen möchten.")
-    elif email and not _valid_email(email):
-        error = _("Bitte geben Sie eine E-Mail-Adresse ein, z. B. name@beispiel.de.")
+    method, email, key, error = _payment_form(
+        request, checkout.methods_for([item.receivable for item in items])
+    )
     if error:
         return _page(request, organisation, pay_error=error, status=422)
     try:
@@ -323,6 +310,22 @@ def checkout_basket(request: HttpRequest) -> HttpResponse:
         return _page(request, organisation, pay_error=exc.message, status=409)
     session.set_basket(request, [])
     return response
+
+
+def _payment_form(
+    request: HttpRequest, methods: list[tuple[str, str]]
+) -> tuple[str, str, str, str]:
+    """Method, e-mail and attempt key of a payment form, and what is wrong with them ("" if
+    nothing)."""
+    method = request.POST.get("method", "")
+    email = request.POST.get("email", "").strip()
+    key = request.POST.get("attempt", "")[:40]
+    error = ""
+    if method not in dict(methods) or not key:
+        error = _("Bitte wählen Sie, wie Sie bezahlen möchten.")
+    elif email and not _valid_email(email):
+        error = _("Bitte geben Sie eine E-Mail-Adresse ein, z. B. name@beispiel.de.")
+    return method, email, key, error
 
 
 def _valid_email(text: str) -> bool:
