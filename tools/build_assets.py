@@ -4,6 +4,11 @@ KERN UX ships its stylesheet and the full Fira Sans family (about 130 KB per wei
 uses three weights (400, 500, 600) and only Latin text, so each font is cut down to the characters
 German, English and the usual typography need: a page with its assets then stays far below
 150 KB. The output is generated, never committed; `make install` runs this after `npm ci`.
+
+The same Fira Sans goes into the letters the platform prints (notices): as TrueType (`build/fonts/`,
+not served), cut down to every Latin script a debtor's name may be written in, Vietnamese included
+(Latin Extended-A/B and Additional), without hinting. Documents embed that file whole, so no
+document needs a subset of its own (decision 0021).
 """
 
 from __future__ import annotations
@@ -24,6 +29,18 @@ OUT = ROOT / "build" / "static" / "kern"
 WEIGHTS = (("FiraSans-Regular", 400), ("FiraSans-Medium", 500), ("FiraSans-SemiBold", 600))
 #: Basic Latin, Latin-1 (umlauts, ß, §, ·), Latin Extended-A (names), € and typography.
 UNICODES = "U+0020-007E,U+00A0-017F,U+2010-2027,U+2030-203A,U+20AC,U+2122,U+2212"
+DOCUMENT_FONTS = ROOT / "build" / "fonts"
+#: (file in the package, name in build/fonts): the two weights letters use.
+DOCUMENT_WEIGHTS = (
+    ("FiraSans-Regular", "FiraSans-Regular"),
+    ("FiraSans-SemiBold", "FiraSans-Bold"),
+)
+#: Latin in every European and Vietnamese spelling: Latin-1, Extended-A and -B, IPA-free
+#: Extended Additional (Vietnamese), spacing modifiers, punctuation, currency signs.
+DOCUMENT_UNICODES = (
+    "U+0020-007E,U+00A0-024F,U+02C6-02DD,U+1E00-1EFF,U+2010-2027,U+2030-203A,U+20AC,U+2116,"
+    "U+2122,U+2212"
+)
 
 
 def build() -> None:
@@ -51,9 +68,28 @@ def build() -> None:
             f"unicode-range:{UNICODES}}}"
         )
     (OUT / "fonts.css").write_text("\n".join(faces) + "\n", encoding="utf-8")
+    _document_fonts()
     digest = hashlib.sha256((OUT / "kern.min.css").read_bytes()).hexdigest()[:12]
     size = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"assets: build/static/kern ({size // 1024} KB, kern.min.css {digest})")  # noqa: T201
+
+
+def _document_fonts() -> None:
+    """TrueType for the PDF letters: glyph outlines only, no layout tables or hinting."""
+    DOCUMENT_FONTS.mkdir(parents=True, exist_ok=True)
+    for source, name in DOCUMENT_WEIGHTS:
+        options = subset.Options()
+        options.flavor = None
+        options.layout_features = []
+        options.hinting = False
+        options.name_IDs = ["*"]
+        options.notdef_outline = True
+        font = subset.load_font(str(KERN / "fonts" / "fira-sans" / f"{source}.woff2"), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=subset.parse_unicodes(DOCUMENT_UNICODES))
+        subsetter.subset(font)
+        font.flavor = None
+        subset.save_font(font, str(DOCUMENT_FONTS / f"{name}.ttf"), options)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,7 @@ def test_editing_an_organisation_in_the_admin_is_audited(
             "creditor_name": org.creditor_name,
             "iban": "DE02 1203 0000 0000 2020 51",
             "bic": "",
+            "girocode_reference": "text",
             "street": "",
             "postcode": "",
             "city": "",

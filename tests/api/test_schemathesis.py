@@ -37,6 +37,7 @@ from rathauskasse.api.models import Scope
 from rathauskasse.api.v1.base import api
 from rathauskasse.organisations.models import Organisation
 from rathauskasse.payments import services as payments
+from rathauskasse.receivables import notices
 from rathauskasse.receivables import services as receivables
 
 schema = contract.load(contract.DOCS / "openapi.json")
@@ -67,6 +68,7 @@ def world(db: None) -> World:
     refund = payments.refund_payment(
         actor=factories.ACTOR, payment=succeeded, amount_cents=1000, reason="Kulanz"
     )
+    notice = notices.issue_notice(actor=factories.ACTOR, receivable=open_two)
     started = factories.payment(org, open_one)
     payments.start_payment(payment=started, actor=factories.ACTOR)
     _, token = api_services.create_api_key(
@@ -86,6 +88,7 @@ def world(db: None) -> World:
             "payment_id": payment_ids,
             "payment": [str(succeeded.public_id)],
             "refund_id": [str(refund.public_id)],
+            "notice_id": [notice.pk],
             "department": [department.pk, other_department.pk],
             "budget_line": [line.code],
             "kassenzeichen": [open_one.kassenzeichen, paid.kassenzeichen_display],

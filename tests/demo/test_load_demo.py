@@ -24,7 +24,15 @@ from rathauskasse.payments.models import Payment, PaymentStatus, Refund, RefundS
 from rathauskasse.providers.sandbox.adapter import SandboxProvider
 from rathauskasse.providers.sandbox.models import SandboxTransaction
 from rathauskasse.receivables import selectors as receivable_selectors
-from rathauskasse.receivables.models import Receivable, ReceivableSource, ReceivableStatus
+from rathauskasse.receivables.models import (
+    Notice,
+    NoticeKind,
+    NoticeTemplate,
+    Receivable,
+    ReceivableSource,
+    ReceivableStatus,
+    ReminderPolicy,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +148,8 @@ def test_25_open_notices_are_booked_and_printed_with_their_kassenzeichen() -> No
         assert receivable.debtor_name
         assert receivable.debtor_postcode
         assert receivable_selectors.open_amount(receivable=receivable) == receivable.amount_cents
-        line = receivable.lines.get()
+        line = receivable.lines.order_by("position").first()
+        assert line is not None
         assert line.budget_line.account
         row = next(r for r in output.splitlines() if receivable.kassenzeichen_display in r)
         assert _euro(receivable.amount_cents) in row
@@ -199,7 +208,9 @@ def test_sandbox_payments_and_a_refund_are_booked_and_the_ledger_balances() -> N
     assert JournalEntry.objects.filter(organisation=org, kind=EntryKind.REFUND).count() == 1
 
     assert ledger_selectors.check_integrity().ok
-    assert ledger_selectors.check_integrity(organisation_id=org.pk).entries == 25 + 4 * 2 + 1
+    # 25 open notices, 4 paid ones (created and paid), 1 refund, 1 reminder fee.
+    assert JournalEntry.objects.filter(organisation=org, kind=EntryKind.REMINDER_FEE).count() == 1
+    assert ledger_selectors.check_integrity(organisation_id=org.pk).entries == 25 + 4 * 2 + 1 + 1
 
 
 def test_demo_staff_can_log_in_with_the_printed_passwords() -> None:
@@ -307,3 +318,27 @@ def test_a_malformed_demo_api_key_is_refused_and_nothing_is_saved(
     with pytest.raises(CommandError):
         call_command("load_demo", stdout=io.StringIO())
     assert not Organisation.objects.exists()
+
+
+def test_open_notices_have_letters_and_the_overdue_one_a_reminder_with_its_fee() -> None:
+    _load()
+    org = _musterstadt()
+    open_notices = Receivable.objects.filter(
+        organisation=org, source=ReceivableSource.NOTICE, status=ReceivableStatus.OPEN
+    )
+    assert open_notices.count() == 25
+    assert all(r.notices.filter(kind=NoticeKind.NOTICE).exists() for r in open_notices)
+    (reminder,) = Notice.objects.filter(organisation=org, kind=NoticeKind.REMINDER)
+    assert reminder.receivable.debtor_name == "Murat Yılmaz"
+    assert reminder.fee_cents == 500
+    assert reminder.amount_cents == 3500 + 500
+    assert {p.department.name if p.department else None for p in ReminderPolicy.objects.all()} == {
+        None,
+        "Jugendamt",
+    }
+    assert set(NoticeTemplate.objects.filter(organisation=org).values_list("kind", flat=True)) == {
+        "notice",
+        "reminder",
+    }
+    _load()  # again: no second letter, no second reminder
+    assert Notice.objects.filter(organisation=org).count() == 26

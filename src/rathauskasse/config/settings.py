@@ -179,6 +179,9 @@ XBEZAHLDIENSTE_READ_TIMEOUT = env.int("XBEZAHLDIENSTE_READ_TIMEOUT", default=10)
 XBEZAHLDIENSTE_START_ATTEMPTS = env.int("XBEZAHLDIENSTE_START_ATTEMPTS", default=2)
 XBEZAHLDIENSTE_ALLOW_HTTP = env.bool("XBEZAHLDIENSTE_ALLOW_HTTP", default=DEBUG)
 
+# The hour (Europe/Berlin) of the daily reminder run; `manage.py send_reminders` starts the chain.
+REMINDER_HOUR = env.int("REMINDER_HOUR", default=6)
+
 # Shared cache (rate limits): one process in the demo; set CACHE_URL=redis://... when several
 # web processes serve the portal, so that a limit holds across all of them.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}

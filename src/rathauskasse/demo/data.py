@@ -128,6 +128,7 @@ BUDGET_LINES: dict[str, tuple[str, str, str, str]] = {
     "362010.442100": ("Teilnahmebeiträge Ferienfreizeiten", "36.2.01", "442100", "5100"),
     "611010.401300": ("Hundesteuer", "61.1.01", "401300", "2000"),
     "553010.432200": ("Friedhofsgebühren", "55.3.01", "432200", "6700"),
+    "611020.456300": ("Mahngebühren und Säumniszuschläge", "61.1.02", "456300", "2000"),
 }
 
 # The portal asks every applicant's name and e-mail itself; forms hold what the service needs.
@@ -669,6 +670,50 @@ PAID: list[PaidNotice] = [
         refund_cents=2500,
         refund_reason="Überzahlung: Gebühr doppelt gezahlt",
     ),
+]
+
+# The letters of Musterstadt: subject and text per kind, with {placeholders} (see the admin).
+NOTICE_TEMPLATES: list[dict[str, str]] = [
+    {
+        "kind": "notice",
+        "subject": "{zweck}",
+        "body": (
+            "Guten Tag {name},\n\n"
+            "für {zweck} setzen wir den unten aufgeführten Betrag fest. Bitte zahlen Sie "
+            "{betrag} bis zum {faellig_am} und geben Sie dabei das Kassenzeichen {kassenzeichen} "
+            "an, damit wir Ihre Zahlung zuordnen können.\n\n"
+            "Am einfachsten zahlen Sie online: Scannen Sie den QR-Code unten links mit dem Handy. "
+            "Mit dem GiroCode daneben füllt Ihre Banking-App die Überweisung aus.\n\n"
+            "Mit freundlichen Grüßen\nIhre Stadtverwaltung Musterstadt – {amt}"
+        ),
+    },
+    {
+        "kind": "reminder",
+        "subject": "Zahlungserinnerung: {zweck}",
+        "body": (
+            "Guten Tag {name},\n\n"
+            "für {zweck} konnten wir bis heute keinen vollständigen Zahlungseingang feststellen. "
+            "Bitte zahlen Sie den offenen Betrag von {betrag} bis zum {faellig_am} unter Angabe "
+            "des Kassenzeichens {kassenzeichen}. Für diese Erinnerung berechnen wir eine "
+            "Mahngebühr von {mahngebuehr}; sie ist im offenen Betrag enthalten.\n\n"
+            "Haben Sie in den letzten Tagen bereits gezahlt, betrachten Sie dieses Schreiben bitte "
+            "als gegenstandslos.\n\n"
+            "Mit freundlichen Grüßen\nIhre Stadtkasse Musterstadt"
+        ),
+    },
+]
+
+# Reminders: the city reminds a week after the due date with a fee of 5 euros; the youth office
+# (childcare fees) waits two weeks and charges none.
+REMINDER_POLICIES: list[dict[str, Any]] = [
+    {
+        "department": None,
+        "days_overdue": 7,
+        "pay_within_days": 7,
+        "fee_cents": 500,
+        "fee_budget_line": "611020.456300",
+    },
+    {"department": "Jugendamt", "days_overdue": 14, "pay_within_days": 14, "fee_cents": 0},
 ]
 
 # Fixed passwords, printed by the command: demo only, never on a server others can reach.

@@ -26,7 +26,14 @@ from rathauskasse.organisations.models import BudgetLine, Department, Organisati
 from rathauskasse.payments import services as payments
 from rathauskasse.payments.models import PaymentStatus, RefundState
 from rathauskasse.providers.sandbox import server as sandbox
-from rathauskasse.receivables.models import Receivable, ReceivableSource
+from rathauskasse.receivables import notices, reminders
+from rathauskasse.receivables.models import (
+    NoticeTemplate,
+    Receivable,
+    ReceivableSource,
+    ReceivableStatus,
+    ReminderPolicy,
+)
 from rathauskasse.receivables.services import Debtor, LineInput, create_receivable
 
 ACTOR = audit.Actor(label="demo")
@@ -86,7 +93,9 @@ def load(*, today: dt.date) -> Loaded:
     # the same moment waits here and then finds the city; on PostgreSQL the unique slug refuses it.
     existing = find_demo()
     if existing is not None:
-        # A city made before XBezahldienste existed gets its pair now; nothing else changes.
+        # A city made before XBezahldienste or notices existed gets them now; nothing else
+        # changes.
+        ensure_notices(existing, today=today)
         return Loaded(
             organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
         )
@@ -147,6 +156,7 @@ def load(*, today: dt.date) -> Loaded:
     )
 
     pair = ensure_xbezahldienste(organisation)
+    ensure_notices(organisation, today=today)
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
@@ -185,6 +195,69 @@ def ensure_xbezahldienste(organisation: Organisation) -> XBezahldiensteEndpoint:
         basic_password=spec["basic_password"],
     )
     return endpoint
+
+
+def ensure_notices(organisation: Organisation, *, today: dt.date) -> None:
+    """Letters for the demo's open notices, the city's templates and reminder rules, each once.
+
+    The open notices get their Zahlungsaufforderung (marked for print: the demo's debtors have
+    no e-mail address), and those long overdue their Zahlungserinnerung with the fee, so that
+    both letters can be downloaded in the admin.
+    """
+    fee_line = BudgetLine.objects.filter(organisation=organisation, code="611020.456300").first()
+    if fee_line is None:  # a city made before the fee's budget line existed
+        name, product, account, cost_centre = data.BUDGET_LINES["611020.456300"]
+        fee_line = organisations.create_budget_line(
+            actor=ACTOR,
+            organisation=organisation,
+            code="611020.456300",
+            name=name,
+            product=product,
+            account=account,
+            cost_centre=cost_centre,
+        )
+    for text in data.NOTICE_TEMPLATES:
+        if not NoticeTemplate.objects.filter(
+            organisation=organisation, kind=text["kind"], service__isnull=True
+        ).exists():
+            notices.create_template(
+                actor=ACTOR,
+                organisation=organisation,
+                kind=text["kind"],
+                subject=text["subject"],
+                body=text["body"],
+            )
+    for spec in data.REMINDER_POLICIES:
+        department = (
+            Department.objects.get(organisation=organisation, name=spec["department"])
+            if spec["department"]
+            else None
+        )
+        if not ReminderPolicy.objects.filter(
+            organisation=organisation, department=department
+        ).exists():
+            reminders.create_policy(
+                actor=ACTOR,
+                organisation=organisation,
+                department=department,
+                days_overdue=spec["days_overdue"],
+                pay_within_days=spec["pay_within_days"],
+                fee_cents=spec["fee_cents"],
+                fee_budget_line=fee_line if spec.get("fee_budget_line") else None,
+            )
+    without_letter = list(
+        Receivable.objects.filter(
+            organisation=organisation,
+            source=ReceivableSource.NOTICE,
+            status=ReceivableStatus.OPEN,
+            notices__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    if not without_letter:
+        return
+    notices.issue_batch(receivables=without_letter, actor=ACTOR)
+    for pk in reminders.due_for_reminder(organisation=organisation, day=today):
+        reminders.remind(actor=ACTOR, receivable=Receivable(pk=pk), day=today)
 
 
 def _create_notice(

@@ -57,6 +57,7 @@ class EntryKind(models.TextChoices):
     RECEIVABLE_CREATED = "receivable_created", "Sollstellung"
     PAYMENT_SUCCEEDED = "payment_succeeded", "Zahlungseingang"
     REFUND = "refund", "Erstattung"
+    REMINDER_FEE = "reminder_fee", "Mahngebühr"
     REVERSAL = "reversal", "Storno"
 
 

@@ -57,6 +57,16 @@ def receivable_created(*, open_item_id: int, lines: Sequence[tuple[int, int]]) -
     ]
 
 
+def receivable_increased(
+    *, open_item_id: int, budget_line_id: int, cents: int
+) -> list[PostingLine]:
+    """A charge added to an open item later (a reminder fee): debit Receivables, credit Revenue.
+
+    A new entry of its own; the receivable's first entry stays as it was.
+    """
+    return receivable_created(open_item_id=open_item_id, lines=[(budget_line_id, cents)])
+
+
 def payment_succeeded(
     *, provider: str, allocations: Sequence[tuple[int, int]]
 ) -> list[PostingLine]:

@@ -10,7 +10,7 @@ class OrganisationAdmin(AuditedModelAdmin):
     search_fields = ("name", "slug", "ags")
     fieldsets = (
         (None, {"fields": ("slug", "name", "ags")}),
-        ("Bankverbindung", {"fields": ("creditor_name", "iban", "bic")}),
+        ("Bankverbindung", {"fields": ("creditor_name", "iban", "bic", "girocode_reference")}),
         (
             "Anschrift und Kontakt",
             {"fields": ("street", "postcode", "city", "email", "phone", "website")},

@@ -18,6 +18,13 @@ from rathauskasse.organisations.validators import (
 )
 
 
+class GiroCodeReference(models.TextChoices):
+    """What the GiroCode on a notice puts into the transfer's remittance field."""
+
+    TEXT = "text", "Kassenzeichen als Verwendungszweck"
+    RF = "rf", "RF-Gläubigerreferenz (ISO 11649) aus dem Kassenzeichen"
+
+
 class Organisation(models.Model):
     """A municipality or other authority: creditor of every receivable it issues."""
 
@@ -31,6 +38,15 @@ class Organisation(models.Model):
     )
     iban = CompactCodeField("IBAN", max_length=34, validators=[validate_iban])
     bic = CompactCodeField("BIC", max_length=11, blank=True, validators=[validate_bic])
+    girocode_reference = models.CharField(
+        "Referenz im GiroCode",
+        max_length=10,
+        choices=GiroCodeReference.choices,
+        default=GiroCodeReference.TEXT,
+        help_text="Das Kassenzeichen als Verwendungszweck, oder daraus eine RF-Referenz, die "
+        "die Bank des Zahlenden schon bei der Eingabe prüft (wenn das Finanzverfahren sie "
+        "beim Kontoauszug zuordnen kann).",
+    )
     street = models.CharField("Straße und Hausnummer", max_length=200, blank=True)
     postcode = models.CharField("PLZ", max_length=10, blank=True)
     city = models.CharField("Ort", max_length=100, blank=True)
@@ -89,6 +105,10 @@ class Organisation(models.Model):
             models.CheckConstraint(
                 condition=Q(kz_number_digits__gte=3, kz_number_digits__lte=12),
                 name="organisation_kz_number_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(girocode_reference__in=GiroCodeReference.values),
+                name="organisation_girocode_reference",
             ),
             models.UniqueConstraint(
                 fields=["portal_host"],

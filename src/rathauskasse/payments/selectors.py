@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
 from rathauskasse.organisations.models import Organisation
-from rathauskasse.payments.models import Payment, PaymentAllocation, PaymentEvent
+from rathauskasse.payments.models import Payment, PaymentAllocation, PaymentEvent, PaymentStatus
 from rathauskasse.receivables.models import Receivable
 
 
@@ -47,3 +47,19 @@ def payments_for(*, receivable: Receivable) -> QuerySet[Payment]:
 
 def find_by_idempotency_key(*, organisation: Organisation, key: str) -> Payment | None:
     return payments(organisation=organisation).filter(idempotency_key=key).first()
+
+
+def receivables_with_unfinished_payments(
+    organisation_id: int, receivable_ids: list[int]
+) -> set[int]:
+    """Of `receivable_ids`, those with a payment started at its provider or pending there.
+
+    Registered as a clearing check of the receivables domain: money may be on its way.
+    """
+    return set(
+        PaymentAllocation.objects.filter(
+            payment__organisation_id=organisation_id,
+            payment__status__in=(PaymentStatus.STARTED, PaymentStatus.PENDING),
+            receivable_id__in=receivable_ids,
+        ).values_list("receivable_id", flat=True)
+    )

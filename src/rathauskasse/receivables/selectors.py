@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 from rathauskasse.core.errors import NotFound
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations.models import Organisation
+from rathauskasse.receivables import clearing
 from rathauskasse.receivables.kassenzeichen import Scheme
-from rathauskasse.receivables.models import Receivable, ReceivableStatus
+from rathauskasse.receivables.models import Notice, Receivable, ReceivableStatus
 
 
 def receivables(*, organisation: Organisation) -> QuerySet[Receivable]:
@@ -73,3 +74,20 @@ def with_details(*, organisation: Organisation, receivable_ids: Iterable[int]) -
     )
     by_id = {r.pk: r for r in found}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def under_clearing(receivable: Receivable) -> bool:
+    """Money for it may be on its way (an unfinished payment; later a bank line being cleared)."""
+    return receivable.pk in clearing.under_clearing_ids(
+        organisation_id=receivable.organisation_id, receivable_ids=[receivable.pk]
+    )
+
+
+def notices(*, organisation: Organisation) -> QuerySet[Notice]:
+    return Notice.objects.filter(organisation=organisation).select_related("receivable")
+
+
+def notices_of(*, receivable: Receivable) -> QuerySet[Notice]:
+    return Notice.objects.filter(
+        organisation_id=receivable.organisation_id, receivable=receivable
+    ).order_by("sequence")

@@ -9,7 +9,9 @@ Invariants kept here:
 - creating it posts "debit Receivables, credit Revenue per budget line" in the same transaction,
   so its open amount (the ledger balance of its open item) starts at its amount;
 - `status` always agrees with the ledger: open while the balance is positive, paid when it is
-  zero or less, cancelled only after a reversal of an unpaid receivable.
+  zero or less, cancelled only after a reversal of an unpaid receivable;
+- a charge added later (a reminder fee) is a new line and a new posting of its own ("debit
+  Receivables, credit Revenue"), and the receivable's amount grows by it; no posting is changed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import F, Max
 
 from rathauskasse.catalogue.models import Service
 from rathauskasse.core import audit, clock
@@ -252,6 +255,77 @@ def cancel_receivable(*, actor: audit.Actor, receivable: Receivable, reason: str
         after={"status": locked.status, "reason": reason},
     )
     return locked
+
+
+@transaction.atomic
+def add_charge(
+    *,
+    actor: audit.Actor,
+    receivable: Receivable,
+    line: LineInput,
+    entry_kind: EntryKind,
+    idempotency_key: str,
+) -> ReceivableLine | None:
+    """Add a line to an open receivable and post it; None when `idempotency_key` was posted.
+
+    The caller holds the receivable's row lock. The receivable's amount becomes the sum of its
+    lines again, and its open amount (the ledger balance) grows by the line.
+    """
+    if JournalEntry.objects.filter(
+        organisation_id=receivable.organisation_id, idempotency_key=idempotency_key
+    ).exists():
+        return None
+    if receivable.status != ReceivableStatus.OPEN:
+        raise Conflict(f"Die Forderung {receivable.kassenzeichen} ist nicht mehr offen.")
+    _check_lines(receivable.organisation, [line])
+    position = (
+        ReceivableLine.objects.filter(receivable=receivable).aggregate(Max("position"))[
+            "position__max"
+        ]
+        or 0
+    ) + 1
+    added = ReceivableLine.objects.create(
+        receivable=receivable,
+        position=position,
+        text=line.text.strip()[:200],
+        amount_cents=line.amount_cents,
+        budget_line=line.budget_line,
+        booking_data=line.booking_data,
+    )
+    Receivable.objects.filter(pk=receivable.pk).update(
+        amount_cents=F("amount_cents") + line.amount_cents, updated_at=clock.now()
+    )
+    receivable.refresh_from_db(fields=["amount_cents", "updated_at"])
+    ledger.post(
+        organisation_id=receivable.organisation_id,
+        kind=entry_kind,
+        text=f"{line.text} {receivable.kassenzeichen}"[:200],
+        lines=rules.receivable_increased(
+            open_item_id=receivable.pk,
+            budget_line_id=line.budget_line.pk,
+            cents=line.amount_cents,
+        ),
+        idempotency_key=idempotency_key,
+        reference=f"receivable:{receivable.pk}",
+        actor=actor,
+    )
+    sync_status(
+        organisation_id=receivable.organisation_id, receivable_ids=[receivable.pk], locked=True
+    )
+    audit.record(
+        actor=actor,
+        action="receivable.charge_added",
+        obj=receivable,
+        organisation_id=receivable.organisation_id,
+        after={
+            "position": position,
+            "text": added.text,
+            "amount_cents": line.amount_cents,
+            "budget_line": line.budget_line.code,
+            "amount_cents_total": receivable.amount_cents,
+        },
+    )
+    return added
 
 
 def paid_event(receivable_id: int) -> tuple[EventType, dict[str, object]]:

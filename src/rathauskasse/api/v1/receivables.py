@@ -16,6 +16,9 @@ from rathauskasse.api.v1.schemas import (
     Id,
     Kassenzeichen,
     Limit,
+    NoticeIn,
+    NoticeList,
+    NoticeOut,
     ReceivableIn,
     ReceivableOut,
     ReceivablePage,
@@ -23,8 +26,8 @@ from rathauskasse.api.v1.schemas import (
 )
 from rathauskasse.core.errors import NotFound, ValidationFailed
 from rathauskasse.organisations import selectors as organisations
-from rathauskasse.receivables import selectors, services
-from rathauskasse.receivables.models import Receivable, ReceivableSource
+from rathauskasse.receivables import notices, selectors, services
+from rathauskasse.receivables.models import Notice, Receivable, ReceivableSource
 
 router = Router(tags=["receivables"])
 
@@ -204,3 +207,80 @@ def cancel(request: HttpRequest, receivable_id: Id, payload: CancelIn) -> HttpRe
         return 200, _out(_get(api_key, receivable_id))
 
     return base.idempotent(request, run)
+
+
+def notice_out(notice: Notice) -> dict[str, Any]:
+    return {
+        "id": notice.pk,
+        "receivable": notice.receivable_id,
+        "kind": notice.kind,
+        "sequence": notice.sequence,
+        "amount_cents": notice.amount_cents,
+        "fee_cents": notice.fee_cents,
+        "due_date": notice.due_date,
+        "issued_at": notice.issued_at,
+        "channel": notice.channel,
+        "delivered_at": notice.delivered_at,
+        "checksum": notice.checksum,
+        "pdf_url": settings.SITE_URL
+        + reverse("api-v1:notice_pdf", args=[notice.receivable_id, notice.pk]),
+    }
+
+
+@router.post(
+    "/{receivable_id}/notice",
+    response={201: NoticeOut, **base.problems(404, *base.WRITE)},
+    summary="Issue a notice (payment request letter) for an open receivable",
+    description=(
+        "The notice shows the open amount at this moment, a QR code with the pay link and a "
+        "GiroCode. It goes by e-mail (PDF attached) when the debtor has an address, else it is "
+        "marked for print. A paid or cancelled receivable gets none (409 `notice_refused`)."
+    ),
+)
+def issue_notice(request: HttpRequest, receivable_id: Id, payload: NoticeIn) -> HttpResponse:
+    api_key = base.require(request, Scope.RECEIVABLES_WRITE)
+
+    def run() -> tuple[int, Any]:
+        receivable = _get(api_key, receivable_id)
+        notice = notices.issue_notice(
+            actor=base.actor_of(api_key), receivable=receivable, channel=payload.channel
+        )
+        return 201, notice_out(notice)
+
+    return base.idempotent(request, run)
+
+
+@router.get(
+    "/{receivable_id}/notices",
+    response={200: NoticeList, **base.problems(404, *base.READ)},
+    summary="List the notices of a receivable, the first first",
+)
+def list_notices(request: HttpRequest, receivable_id: Id) -> dict[str, Any]:
+    api_key = base.require(request, Scope.RECEIVABLES_READ)
+    receivable = _get(api_key, receivable_id)
+    return {"data": [notice_out(n) for n in selectors.notices_of(receivable=receivable)]}
+
+
+@router.get(
+    "/{receivable_id}/notices/{notice_id}.pdf",
+    response=base.problems(404, *base.READ),
+    summary="Download a notice's letter (PDF)",
+    url_name="notice_pdf",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The letter, the same file on every download (see `checksum`).",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def notice_pdf(request: HttpRequest, receivable_id: Id, notice_id: Id) -> HttpResponse:
+    api_key = base.require(request, Scope.RECEIVABLES_READ)
+    receivable = _get(api_key, receivable_id)
+    notice = selectors.notices_of(receivable=receivable).filter(pk=notice_id).first()
+    if notice is None:
+        raise NotFound("Diesen Bescheid gibt es nicht.")
+    response = HttpResponse(notices.notice_pdf(notice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{notice.filename}"'
+    return response

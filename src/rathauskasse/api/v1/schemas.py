@@ -150,6 +150,35 @@ class PaymentEventOut(Schema):
     created_at: dt.datetime
 
 
+class NoticeIn(In):
+    channel: Literal["email", "print"] | None = Field(
+        default=None,
+        description="How the notice goes out. Left out: by e-mail when the debtor has an "
+        "address, else as a letter marked for print.",
+    )
+
+
+class NoticeOut(Schema):
+    id: int
+    receivable: int
+    kind: Literal["notice", "reminder"]
+    sequence: int = Field(description="1 for the first notice of the receivable, then 2, 3, ...")
+    amount_cents: int = Field(description="The open amount the notice shows.")
+    fee_cents: int = Field(description="The reminder fee added with it (0 for a notice).")
+    due_date: dt.date = Field(description="Pay by (the notice's date).")
+    issued_at: dt.datetime
+    channel: Literal["email", "print"]
+    delivered_at: dt.datetime | None = Field(
+        description="E-mail: when it was sent; letter: when it went into a print file."
+    )
+    checksum: str = Field(description="SHA-256 (hex) of the PDF; every download is this file.")
+    pdf_url: str
+
+
+class NoticeList(Schema):
+    data: list[NoticeOut]
+
+
 class Problem(Schema):
     """An RFC 9457 problem; branch on `code` (docs/api/errors.md), show `title` to people."""
 

@@ -1,5 +1,8 @@
 """Pay a notice (/bezahlen/): by Kassenzeichen, several at once in a basket, or by pay link.
 
+The pay link of a letter (`/p/<token>/`) opens a page of that notice alone: its lines, online
+payment, and the GiroCode again with the bank details in words.
+
 A guest sees only what identifies a notice (purpose, department, open amount, due date), never
 the debtor. Lookups are rate-limited per client so that nobody can walk through Kassenzeichen.
 """
@@ -20,13 +23,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from rathauskasse.core import ratelimit
+from rathauskasse.core import epcqr, iso11649, qr, ratelimit
 from rathauskasse.core.errors import DomainError, NotFound
 from rathauskasse.core.money import Money
 from rathauskasse.organisations.models import Organisation
 from rathauskasse.payments import services as payments
 from rathauskasse.portal import checkout, session
 from rathauskasse.portal.tenancy import organisation_of
+from rathauskasse.receivables import notices
 from rathauskasse.receivables import selectors as receivables
 from rathauskasse.receivables.models import Receivable, ReceivableStatus
 
@@ -179,19 +183,96 @@ def pay_notices(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("portal:pay"))
 
 
-@require_safe
-def pay_link(request: HttpRequest, token: str) -> HttpResponse:
+def _pay_link_receivable(request: HttpRequest, token: str) -> tuple[Organisation, Receivable]:
     organisation = organisation_of(request)
     try:
         receivable = receivables.find_by_pay_token(organisation=organisation, token=token)
     except NotFound as exc:
         raise Http404(str(exc)) from None
-    refusal = _refusal(receivable, receivables.open_amount(receivable=receivable))
+    return organisation, receivable
+
+
+def _notice_page(
+    request: HttpRequest,
+    receivable: Receivable,
+    open_cents: int,
+    *,
+    pay_error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    transfer = notices.girocode_for(receivable=receivable, open_cents=open_cents)
+    return render(
+        request,
+        "portal/pay_link.html",
+        {
+            "nav": "pay",
+            "receivable": receivable,
+            "lines": receivable.lines.all(),
+            "open_cents": open_cents,
+            "partly_paid": open_cents < receivable.amount_cents,
+            "methods": checkout.methods_for([receivable]),
+            "pay_error": pay_error,
+            "error_list": [{"id": "zahlart", "message": pay_error}] if pay_error else [],
+            "attempt_key": secrets.token_urlsafe(12),
+            "transfer": transfer,
+            "iban_groups": " ".join(
+                transfer.iban[i : i + 4] for i in range(0, len(transfer.iban), 4)
+            ),
+            "reference_groups": iso11649.display(transfer.reference) if transfer.reference else "",
+        },
+        status=status,
+    )
+
+
+@require_safe
+def pay_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The page the QR code on a letter opens: the notice, online payment, and the GiroCode."""
+    receivable = _pay_link_receivable(request, token)[1]
+    open_cents = receivables.open_amount(receivable=receivable)
+    refusal = _refusal(receivable, open_cents)
     if refusal:
         messages.info(request, refusal)
-    else:
-        session.add_to_basket(request, receivable.pk)
-    return HttpResponseRedirect(reverse("portal:pay"))
+        return HttpResponseRedirect(reverse("portal:pay"))
+    return _notice_page(request, receivable, open_cents)
+
+
+@require_POST
+def pay_link_checkout(request: HttpRequest, token: str) -> HttpResponse:
+    """Pay this one notice (whatever else may be in the basket)."""
+    organisation, receivable = _pay_link_receivable(request, token)
+    open_cents = receivables.open_amount(receivable=receivable)
+    refusal = _refusal(receivable, open_cents)
+    if refusal:
+        messages.info(request, refusal)
+        return HttpResponseRedirect(reverse("portal:pay"))
+    method, email, key, error = _payment_form(request, checkout.methods_for([receivable]))
+    if error:
+        return _notice_page(request, receivable, open_cents, pay_error=error, status=422)
+    try:
+        return checkout.pay(
+            request,
+            organisation=organisation,
+            allocations=[payments.AllocationInput(receivable=receivable)],
+            method=method,
+            email=email,
+            idempotency_key=f"link:{key}",
+        )
+    except DomainError as exc:
+        return _notice_page(request, receivable, open_cents, pay_error=exc.message, status=409)
+
+
+@require_safe
+def pay_link_girocode(request: HttpRequest, token: str) -> HttpResponse:
+    """The GiroCode of the open amount as an SVG image, for the banking app."""
+    receivable = _pay_link_receivable(request, token)[1]
+    open_cents = receivables.open_amount(receivable=receivable)
+    if _refusal(receivable, open_cents):
+        raise Http404(_("Für diesen Bescheid ist nichts mehr zu zahlen."))
+    transfer = notices.girocode_for(receivable=receivable, open_cents=open_cents)
+    image = qr.svg(epcqr.qr_code(transfer), title=_("GiroCode für die Überweisung"))
+    response = HttpResponse(image, content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"  # the open amount changes with each payment
+    return response
 
 
 @require_POST
@@ -211,15 +292,9 @@ def checkout_basket(request: HttpRequest) -> HttpResponse:
     if not items:
         messages.error(request, _("Bitte fügen Sie zuerst ein Kassenzeichen hinzu."))
         return HttpResponseRedirect(reverse("portal:pay"))
-    method = request.POST.get("method", "")
-    email = request.POST.get("email", "").strip()
-    key = request.POST.get("attempt", "")[:40]
-    methods = dict(checkout.methods_for([item.receivable for item in items]))
-    error = ""
-    if method not in methods or not key:
-        error = _("Bitte wählen Sie, wie Sie bezahlen möchten.")
-    elif email and not _valid_email(email):
-        error = _("Bitte geben Sie eine E-Mail-Adresse ein, z. B. name@beispiel.de.")
+    method, email, key, error = _payment_form(
+        request, checkout.methods_for([item.receivable for item in items])
+    )
     if error:
         return _page(request, organisation, pay_error=error, status=422)
     try:
@@ -235,6 +310,22 @@ def checkout_basket(request: HttpRequest) -> HttpResponse:
         return _page(request, organisation, pay_error=exc.message, status=409)
     session.set_basket(request, [])
     return response
+
+
+def _payment_form(
+    request: HttpRequest, methods: list[tuple[str, str]]
+) -> tuple[str, str, str, str]:
+    """Method, e-mail and attempt key of a payment form, and what is wrong with them ("" if
+    nothing)."""
+    method = request.POST.get("method", "")
+    email = request.POST.get("email", "").strip()
+    key = request.POST.get("attempt", "")[:40]
+    error = ""
+    if method not in dict(methods) or not key:
+        error = _("Bitte wählen Sie, wie Sie bezahlen möchten.")
+    elif email and not _valid_email(email):
+        error = _("Bitte geben Sie eine E-Mail-Adresse ein, z. B. name@beispiel.de.")
+    return method, email, key, error
 
 
 def _valid_email(text: str) -> bool:

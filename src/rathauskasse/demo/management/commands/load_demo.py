@@ -67,6 +67,11 @@ class Command(BaseCommand):
         self._xbezahldienste()
         self.stdout.write(f"Bürgerportal: {settings.SITE_URL}{reverse('portal:home')}")
         self.stdout.write(f"Verwaltung:   {settings.SITE_URL}{reverse('admin:index')}")
+        self.stdout.write(
+            "Bescheide:    "
+            f"{settings.SITE_URL}{reverse('admin:receivables_notice_changelist')} "
+            "(PDF je Bescheid; Druckdatei: manage.py issue_notices --all-open --output druck.pdf)"
+        )
 
     def _xbezahldienste(self) -> None:
         spec = data.XBEZAHLDIENSTE
