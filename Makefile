@@ -50,8 +50,10 @@ run: install ## Start the demo on http://127.0.0.1:8000 (SQLite, demo data, task
 worker: install ## Run the background task worker alone
 	$(PY) manage.py db_worker
 
+# One pytest worker per core (pytest-xdist); PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= auto
 test: install-dev ## Run every test (SQLite, or PostgreSQL when DATABASE_URL is set)
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 
 lint: install-dev ## Lint and check formatting
 	$(VENV)/bin/ruff check .
