@@ -20,6 +20,9 @@ from rathauskasse.catalogue.services import create_service
 from rathauskasse.core import audit
 from rathauskasse.core.models import User
 from rathauskasse.demo import data
+from rathauskasse.finance import selectors as finance_selectors
+from rathauskasse.finance import services as finance
+from rathauskasse.finance.models import OpenItemProfile
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations import services as organisations
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation, Role
@@ -87,6 +90,7 @@ def load(*, today: dt.date) -> Loaded:
     existing = find_demo()
     if existing is not None:
         # A city made before XBezahldienste existed gets its pair now; nothing else changes.
+        ensure_open_item_profile(existing)
         return Loaded(
             organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
         )
@@ -147,6 +151,7 @@ def load(*, today: dt.date) -> Loaded:
     )
 
     pair = ensure_xbezahldienste(organisation)
+    ensure_open_item_profile(organisation)
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
@@ -185,6 +190,18 @@ def ensure_xbezahldienste(organisation: Organisation) -> XBezahldiensteEndpoint:
         basic_password=spec["basic_password"],
     )
     return endpoint
+
+
+def ensure_open_item_profile(organisation: Organisation) -> OpenItemProfile:
+    """The profile for the finance system's open items, created once; an existing one is kept."""
+    spec = dict(data.OPEN_ITEM_PROFILE)
+    existing = finance_selectors.profiles(organisation=organisation).filter(name=spec["name"])
+    if existing.exists():
+        return existing.get()
+    spec["default_department"] = Department.objects.get(
+        organisation=organisation, name=spec["default_department"]
+    )
+    return finance.create_profile(actor=ACTOR, organisation=organisation, **spec)
 
 
 def _create_notice(
