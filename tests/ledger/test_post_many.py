@@ -139,3 +139,19 @@ def test_on_postgresql_the_trigger_checks_each_entry_of_one_copy(budget_line: Bu
             ],
         )
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_batch_leaves_no_plan_made_for_its_size(budget_line: BudgetLine) -> None:
+    """The balance trigger's plan for 200,000 lines reads the whole journal; measured: a payment
+    posted afterwards on the same connection took 170 ms instead of 2 ms. So a batch ends with
+    the connection's cached plans discarded."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        services.post_many(
+            organisation_id=budget_line.organisation_id,
+            entries=[_entry(budget_line, 1)],
+            actor=factories.ACTOR,
+        )
+    assert queries.captured_queries[-1]["sql"] == "DISCARD PLANS"

@@ -291,7 +291,21 @@ def post_many(
                 for line in entry.lines
             ),
         )
+        _forget_plans_after_batch()
     return ids
+
+
+def _forget_plans_after_batch() -> None:
+    """Have PostgreSQL plan the balance trigger afresh for this connection's next posting.
+
+    The trigger's query is planned once per connection, for the size of the statement it first
+    checks after a change of the tables' statistics. After a batch of 100,000 lines that plan
+    reads the whole journal, and every later posting on this (persistent) connection, such as a
+    payment's two lines, would read it too until the statistics change.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DISCARD PLANS")
 
 
 @transaction.atomic
