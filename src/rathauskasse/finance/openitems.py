@@ -322,8 +322,14 @@ def read(
     scheme: Scheme,
     lookups: Lookups,
     today: dt.date,
+    check_kassenzeichen: bool = True,
 ) -> Parsed:
-    """Check every row of the file; valid rows become `receivables`, the rest `errors`."""
+    """Check every row of the file; valid rows become `receivables`, the rest `errors`.
+
+    `check_kassenzeichen=False` leaves the scheme's checks (length, prefix, check digit) to
+    whoever creates the receivables, which makes them anyway: Kassenzeichen are then only
+    normalised, and compared with each other in that form.
+    """
     parsed = Parsed()
     if _refuse_unreadable(data, parsed):
         return parsed
@@ -332,6 +338,7 @@ def read(
         return parsed
     reader = _rows(text, profile)
     reading = _RowReader(profile=profile, scheme=scheme, lookups=lookups, today=today)
+    reading.check_kassenzeichen = check_kassenzeichen
     number = 0
     try:
         for number, cells in enumerate(reader, start=1):
@@ -383,6 +390,7 @@ class _RowReader:
         self.date_format = profile.date_format
         self.default_purpose = profile.default_purpose.strip()
         self.validate = scheme.validate
+        self.check_kassenzeichen = True
         self.width = 0
         self.index: dict[str, int] = {}
         self.names: dict[str, str] = {}
@@ -468,7 +476,11 @@ class _RowReader:
             refuse("kassenzeichen", "Das Kassenzeichen fehlt.")
         else:
             try:
-                kassenzeichen = self.validate(raw_kassenzeichen)
+                kassenzeichen = (
+                    self.validate(raw_kassenzeichen)
+                    if self.check_kassenzeichen
+                    else self.scheme.normalise(raw_kassenzeichen)
+                )
             except InvalidKassenzeichen as exc:
                 refuse("kassenzeichen", _kassenzeichen_refusal(self.scheme, raw_kassenzeichen, exc))
             else:

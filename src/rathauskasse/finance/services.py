@@ -166,34 +166,47 @@ def import_open_items(
     if previous is not None:
         return _already(previous)
     scheme = Scheme.of(organisation)
+    lookups = _lookups(organisation, profile)
+    today = clock.today()
+
+    def report() -> openitems.Parsed:
+        """Every refusal, Kassenzeichen included, for a file that is refused."""
+        parsed = openitems.read(data, profile=profile, scheme=scheme, lookups=lookups, today=today)
+        _refuse_taken(organisation, scheme, parsed)
+        return parsed
+
+    # Kassenzeichen are checked against the scheme and the existing receivables once, by the
+    # bulk creation (it has to); only a refused file is read a second time, for its report.
     parsed = openitems.read(
         data,
         profile=profile,
         scheme=scheme,
-        lookups=_lookups(organisation, profile),
-        today=clock.today(),
+        lookups=lookups,
+        today=today,
+        check_kassenzeichen=False,
     )
+    if parsed.error_count:
+        return _rejected(report())
     try:
         return _write(
             organisation=organisation,
             profile=profile,
             parsed=parsed,
-            scheme=scheme,
             data=data,
             checksum=checksum,
             filename=filename,
             actor=actor,
         )
     except (IntegrityError, ValidationFailed):
-        # Another transaction got there first, after our checks (PostgreSQL; SQLite queues the
-        # writers): the same file, or receivables with some of these Kassenzeichen. Everything of
-        # ours was rolled back; say which.
+        # A Kassenzeichen the scheme refuses or that is taken, also by another transaction that
+        # committed after our checks (PostgreSQL; SQLite queues the writers), or the same file
+        # at the same moment. Everything of ours was rolled back; say which.
         previous = _previous(organisation, checksum)
         if previous is not None:
             return _already(previous)
-        _refuse_taken(organisation, scheme, parsed)
-        if parsed.error_count:
-            return _rejected(parsed)
+        full = report()
+        if full.error_count:
+            return _rejected(full)
         raise
 
 
@@ -217,7 +230,6 @@ def _write(
     organisation: Organisation,
     profile: OpenItemProfile,
     parsed: openitems.Parsed,
-    scheme: Scheme,
     data: bytes,
     checksum: str,
     filename: str,
@@ -227,11 +239,6 @@ def _write(
     previous = _previous(organisation, checksum)
     if previous is not None:
         return _already(previous)
-    if parsed.error_count:
-        # Rejected anyway; the report names the Kassenzeichen that are taken, too. Without other
-        # refusals the bulk creation finds them (ValidationFailed, handled by the caller).
-        _refuse_taken(organisation, scheme, parsed)
-        return _rejected(parsed)
     # In postal-code order, so that the receivables' ids follow the print run.
     order = sorted(
         range(len(parsed.receivables)),
