@@ -1,9 +1,10 @@
 """Open-item imports from the finance system, and the profiles that read their files.
 
 Invariants kept here:
-- a file is imported all or nothing: every row is checked first (`openitems.read`, then the
-  Kassenzeichen against existing receivables), and a file with any refusal writes nothing at all,
-  no receivable, posting, audit entry or import record;
+- a file is imported all or nothing: every row is checked (`openitems.read`; the Kassenzeichen
+  against the scheme and the existing receivables by the bulk creation, before it writes), all in
+  one transaction, and a file with any refusal leaves nothing at all: no receivable, posting,
+  audit entry or import record;
 - a file is imported at most once per organisation: its `OpenItemImport` is unique per
   organisation and SHA-256 of the bytes, and imports of the same bytes are serialised (an advisory
   lock on PostgreSQL, the write lock on SQLite), so the same file again, under any name and even
@@ -62,8 +63,8 @@ class ImportResult:
 
 
 def postal_key(country: str, postcode: str, row: int) -> tuple[bool, str, bool, str, int]:
-    """Order of the print run: German addresses by postcode, then abroad, rows without a postcode
-    last in each; ties in the order of the file. Deutsche Post sorts bulk mail this way."""
+    """Order of the print run: German addresses by postcode (as bulk mail is handed in), then
+    those abroad by country and postcode, rows without a postcode last; ties in file order."""
     return (country != "DE", country, not postcode, postcode, row)
 
 
