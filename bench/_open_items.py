@@ -9,14 +9,18 @@ transaction. Another benchmark (the notices' batch print) calls `run()`; run alo
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/rathauskasse_bench \
         .venv/bin/python bench/_open_items.py [--rows 100000]
 
-prints the machine and versions, and as the last line one JSON object.
+prints the machine, versions and load, the CPU time of Python and of the database backend (when
+PostgreSQL runs on this host: other load on a shared machine stretches the wall time, not these),
+and as the last line one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from pathlib import Path
 
 from _setup import machine, setup_django
 
@@ -37,8 +41,24 @@ def build_csv(rows: int, *, kassenzeichen: list[str], codes: list[str]) -> bytes
     return ("\r\n".join(lines) + "\r\n").encode("cp1252")
 
 
-def run(rows: int = 100_000) -> float:
-    """Import `rows` open items; returns rows per second (and prints one short line)."""
+def _backend_cpu_seconds() -> float | None:
+    """CPU seconds of this connection's PostgreSQL backend, when the server runs on this host."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(rows: int = 100_000) -> dict[str, float]:
+    """Import `rows` open items; the wall time and the CPU time of Python and the database."""
     from rathauskasse.core import audit
     from rathauskasse.finance import services
     from rathauskasse.organisations.services import (
@@ -93,16 +113,29 @@ def run(rows: int = 100_000) -> float:
         kassenzeichen=[scheme.build(year=2027, number=n) for n in range(1, rows + 1)],
         codes=codes,
     )
+    db_before, cpu_before = _backend_cpu_seconds(), time.process_time()
     t0 = time.perf_counter()
     result = services.import_open_items(
         organisation=org, profile=profile, data=data, filename="op.csv", actor=actor
     )
     elapsed = time.perf_counter() - t0
+    python_cpu, db_after = time.process_time() - cpu_before, _backend_cpu_seconds()
     if result.outcome != services.Outcome.CREATED or len(result.receivable_ids) != rows:
         raise RuntimeError(f"the import did not create {rows} receivables: {result}")
-    rate = rows / elapsed
-    print(f"open-item import: {rows} rows in {elapsed:.2f} s, {rate:,.0f} rows/s")
-    return rate
+    figures = {"seconds": elapsed, "rows_per_s": rows / elapsed, "python_cpu_s": python_cpu}
+    if db_before is not None and db_after is not None:
+        figures["db_cpu_s"] = db_after - db_before
+    return figures
+
+
+def run(rows: int = 100_000) -> float:
+    """Import `rows` open items; returns rows per second (and prints one short line)."""
+    figures = measure(rows)
+    print(
+        f"open-item import: {rows} rows in {figures['seconds']:.2f} s, "
+        f"{figures['rows_per_s']:,.0f} rows/s"
+    )
+    return figures["rows_per_s"]
 
 
 def main() -> None:
@@ -115,12 +148,18 @@ def main() -> None:
     if connection.vendor != "postgresql":
         print("WARNING: DATABASE_URL is not PostgreSQL; figures are not comparable.")
     facts = machine()
-    print(f"machine: {facts}")
-    rate = run(args.rows)
+    print(f"machine: {facts}, load average {os.getloadavg()[0]:.1f}")
+    figures = measure(args.rows)
+    print(
+        f"open-item import: {args.rows} rows in {figures['seconds']:.2f} s, "
+        f"{figures['rows_per_s']:,.0f} rows/s; CPU: Python {figures['python_cpu_s']:.2f} s"
+        + (f", database {figures['db_cpu_s']:.2f} s" if "db_cpu_s" in figures else "")
+    )
     result = {
         "bench": "open_items_import",
         "rows": args.rows,
-        "rows_per_s": round(rate, 1),
+        **{key: round(value, 2) for key, value in figures.items()},
+        "load_average": round(os.getloadavg()[0], 1),
         **{k: v for k, v in facts.items() if k in ("cpus", "python", "django", "database")},
     }
     print(json.dumps(result))
