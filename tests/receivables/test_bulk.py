@@ -159,11 +159,11 @@ def _picture(org: Organisation) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=25,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(specs=st.lists(_spec, min_size=1, max_size=6, unique_by=lambda s: s["number"]))
+@given(specs=st.lists(_spec, min_size=1, max_size=5, unique_by=lambda s: s["number"]))
 def test_bulk_creation_gives_the_rows_and_balances_of_one_by_one(
     db: None, specs: list[dict[str, Any]]
 ) -> None:
