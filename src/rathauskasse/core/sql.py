@@ -248,17 +248,49 @@ def _converter(db: BaseDatabaseWrapper, field: Field) -> Any:
     return None
 
 
+#: psycopg's names of the binary COPY formats of the column types bulk writes use.
+_BINARY_TYPES = {
+    "AutoField": "int4",
+    "BigAutoField": "int8",
+    "BigIntegerField": "int8",
+    "BooleanField": "bool",
+    "CharField": "text",
+    "DateField": "date",
+    "DateTimeField": "timestamptz",
+    "EmailField": "text",
+    "IntegerField": "int4",
+    "JSONField": "jsonb",
+    "PositiveBigIntegerField": "int8",
+    "PositiveIntegerField": "int4",
+    "PositiveSmallIntegerField": "int2",
+    "SlugField": "text",
+    "SmallIntegerField": "int2",
+    "TextField": "text",
+}
+
+
+def _binary_type(field: Field) -> str | None:
+    target = field.target_field if field.is_relation else field  # type: ignore[attr-defined]
+    if target.get_internal_type() == "JSONField" and getattr(target, "encoder", None):
+        return None  # psycopg would encode it without the field's encoder
+    return _BINARY_TYPES.get(target.get_internal_type())
+
+
 def copy_rows(
     model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
     """Write rows (values in the order of the attribute names `names`); returns how many.
 
     On PostgreSQL all rows go in one `COPY` statement, so statement-level triggers see them
-    together (the ledger's balance check sees every line of every entry at once). Elsewhere they
-    go through `executemany`. Like the other helpers here, this bypasses `save()` and signals.
+    together (the ledger's balance check sees every line of every entry at once); in the binary
+    format when every column's type has one, which halves the client's work. Elsewhere they go
+    through `executemany`. Like the other helpers here, this bypasses `save()` and signals.
     """
     db = _db()
     fields = _fields(model, tuple(names))
+    binary = [_binary_type(f) for f in fields] if db.vendor == "postgresql" else []
+    if binary and all(binary):
+        return _copy_binary(db, model, fields, [t for t in binary if t], rows)
     converters = [(i, c) for i, f in enumerate(fields) if (c := _converter(db, f)) is not None]
 
     def prepared() -> Iterator[Sequence[Any]]:
@@ -287,3 +319,24 @@ def copy_rows(
         batch = list(prepared())
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", batch)  # noqa: S608
         return len(batch)
+
+
+def _copy_binary(
+    db: BaseDatabaseWrapper,
+    model: type[models.Model],
+    fields: Sequence[Field],
+    types: list[str],
+    rows: Iterable[Sequence[Any]],
+) -> int:
+    columns = ", ".join(_quote(f.column) for f in fields)
+    table = _quote(model._meta.db_table)
+    count = 0
+    with db.cursor() as cursor:
+        raw = cursor.cursor
+        statement = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+        with db.wrap_database_errors, raw.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count
