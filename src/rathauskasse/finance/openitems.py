@@ -337,8 +337,13 @@ def read(
     if text is None:
         return parsed
     reader = _rows(text, profile)
-    reading = _RowReader(profile=profile, scheme=scheme, lookups=lookups, today=today)
-    reading.check_kassenzeichen = check_kassenzeichen
+    reading = _RowReader(
+        profile=profile,
+        scheme=scheme,
+        lookups=lookups,
+        today=today,
+        check_kassenzeichen=check_kassenzeichen,
+    )
     number = 0
     try:
         for number, cells in enumerate(reader, start=1):
@@ -379,7 +384,13 @@ class _RowReader:
     """Checks rows against the columns found in the first row."""
 
     def __init__(
-        self, *, profile: OpenItemProfile, scheme: Scheme, lookups: Lookups, today: dt.date
+        self,
+        *,
+        profile: OpenItemProfile,
+        scheme: Scheme,
+        lookups: Lookups,
+        today: dt.date,
+        check_kassenzeichen: bool,
     ) -> None:
         self.profile = profile
         self.scheme = scheme
@@ -390,7 +401,7 @@ class _RowReader:
         self.date_format = profile.date_format
         self.default_purpose = profile.default_purpose.strip()
         self.validate = scheme.validate
-        self.check_kassenzeichen = True
+        self.check_kassenzeichen = check_kassenzeichen
         self.width = 0
         self.index: dict[str, int] = {}
         self.names: dict[str, str] = {}
