@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "rathauskasse.receivables",
     "rathauskasse.applications",
     "rathauskasse.payments",
+    "rathauskasse.finance",
     "rathauskasse.providers.sandbox",
     "rathauskasse.providers.xbezahldienste",
     "rathauskasse.api",

@@ -6,6 +6,7 @@ Amounts are integer cents.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, NamedTuple
 
 
@@ -751,4 +752,35 @@ XBEZAHLDIENSTE: dict[str, Any] = {
     "required_booking_keys": ["Haushaltsstelle"],
     "basic_username": "demo",
     "basic_password": "demo-secret",
+}
+
+# The finance system's export of open items (receivables it has booked, with their own
+# Kassenzeichen from the number range 900000 up), and the profile that reads it. Import it with
+# `manage.py import_open_items src/rathauskasse/demo/offene_posten.csv --profile finanzverfahren`.
+OPEN_ITEMS_CSV = Path(__file__).with_name("offene_posten.csv")
+OPEN_ITEM_PROFILE: dict[str, Any] = {
+    "name": "finanzverfahren",
+    "description": "Offene Posten aus dem Finanzverfahren (CSV-Export, Windows-1252)",
+    "encoding": "cp1252",
+    "delimiter": ";",
+    "quote_char": '"',
+    "has_header": True,
+    "decimal_separator": ",",
+    "thousands_separator": ".",
+    "date_format": "%d.%m.%Y",
+    "column_kassenzeichen": "Kassenzeichen",
+    "column_amount": "Betrag",
+    "column_debtor_name": "Name",
+    "column_debtor_street": "Straße",
+    "column_debtor_postcode": "PLZ",
+    "column_debtor_city": "Ort",
+    "column_debtor_country": "Land",
+    "column_due_date": "Fällig am",
+    "column_purpose": "Buchungstext",
+    "column_budget_line": "Haushaltsstelle",
+    "column_department": "Amt",
+    "column_debtor_account": "Personenkonto",
+    "column_reference": "Belegnummer",
+    "default_department": "Stadtkasse",
+    "payment_days": 14,
 }

@@ -20,6 +20,9 @@ from rathauskasse.catalogue.services import create_service
 from rathauskasse.core import audit
 from rathauskasse.core.models import User
 from rathauskasse.demo import data
+from rathauskasse.finance import selectors as finance_selectors
+from rathauskasse.finance import services as finance
+from rathauskasse.finance.models import OpenItemProfile
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations import services as organisations
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation, Role
@@ -93,9 +96,10 @@ def load(*, today: dt.date) -> Loaded:
     # the same moment waits here and then finds the city; on PostgreSQL the unique slug refuses it.
     existing = find_demo()
     if existing is not None:
-        # A city made before XBezahldienste or notices existed gets them now; nothing else
-        # changes.
+        # A city made before XBezahldienste, notices or open-item imports existed gets
+        # them now; nothing else changes.
         ensure_notices(existing, today=today)
+        ensure_open_item_profile(existing)
         return Loaded(
             organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
         )
@@ -157,6 +161,7 @@ def load(*, today: dt.date) -> Loaded:
 
     pair = ensure_xbezahldienste(organisation)
     ensure_notices(organisation, today=today)
+    ensure_open_item_profile(organisation)
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
@@ -258,6 +263,18 @@ def ensure_notices(organisation: Organisation, *, today: dt.date) -> None:
     notices.issue_batch(receivables=without_letter, actor=ACTOR)
     for pk in reminders.due_for_reminder(organisation=organisation, day=today):
         reminders.remind(actor=ACTOR, receivable=Receivable(pk=pk), day=today)
+
+
+def ensure_open_item_profile(organisation: Organisation) -> OpenItemProfile:
+    """The profile for the finance system's open items, created once; an existing one is kept."""
+    spec = dict(data.OPEN_ITEM_PROFILE)
+    existing = finance_selectors.profiles(organisation=organisation).filter(name=spec["name"])
+    if existing.exists():
+        return existing.get()
+    spec["default_department"] = Department.objects.get(
+        organisation=organisation, name=spec["default_department"]
+    )
+    return finance.create_profile(actor=ACTOR, organisation=organisation, **spec)
 
 
 def _create_notice(

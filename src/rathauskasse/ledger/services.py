@@ -7,6 +7,11 @@ Invariants kept here (and, on PostgreSQL, again by triggers in the database):
 - the same business event is posted at most once: entries carry an idempotency key that is
   unique per organisation, and posting an existing key returns the existing entry;
 - every line's account belongs to the entry's organisation.
+
+`post_many` writes a batch of new entries (an open-item import) with the same checks as `post`:
+each entry balanced, accounts of the organisation, one idempotency key per event (the unique
+index refuses a key that exists); on PostgreSQL all lines arrive in one statement, so the balance
+trigger checks every entry of the batch.
 """
 
 from __future__ import annotations
@@ -204,6 +209,103 @@ def _write(
         connection.alias, ["id", *values], [entry_id, *values.values()]
     )
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """One entry of a `post_many` batch."""
+
+    kind: EntryKind
+    text: str
+    lines: Sequence[PostingLine]
+    idempotency_key: str
+    reference: str = ""
+
+
+_ENTRY_COLUMNS = (
+    "id",
+    "organisation_id",
+    "booking_date",
+    "created_at",
+    "kind",
+    "text",
+    "reference",
+    "idempotency_key",
+    "reverses_id",
+    "actor_label",
+)
+_LINE_COLUMNS = ("entry_id", "account_id", "amount_cents", "open_item_id")
+
+
+def post_many(
+    *,
+    organisation_id: int,
+    entries: Sequence[NewEntry],
+    actor: audit.Actor,
+    booking_date: dt.date | None = None,
+) -> list[int]:
+    """Write a batch of new balanced entries of one organisation; returns their ids in order.
+
+    For events that are new by construction (receivables created in the same transaction), so
+    there is no look-up of existing keys: a key given twice is refused here, and a key that
+    exists already makes the unique index refuse the whole batch. Nothing is written unless
+    every entry balances. Each entry's rows are exactly what `post` writes for it.
+    """
+    if not entries:
+        return []
+    keys = [entry.idempotency_key for entry in entries]
+    if len(set(keys)) != len(keys):
+        raise ValueError("post_many got the same idempotency key twice")
+    for entry in entries:
+        check_balanced(entry.lines)
+    with transaction.atomic(savepoint=False):
+        refs = {line.account.key: line.account for entry in entries for line in entry.lines}
+        accounts = resolve_accounts(organisation_id=organisation_id, refs=list(refs.values()))
+        ids = sql.reserve_ids(JournalEntry, len(entries))
+        day, now = booking_date or clock.today(), clock.now()
+        sql.copy_rows(
+            JournalEntry,
+            _ENTRY_COLUMNS,
+            (
+                (
+                    entry_id,
+                    organisation_id,
+                    day,
+                    now,
+                    str(entry.kind),
+                    entry.text[:200],
+                    entry.reference,
+                    entry.idempotency_key,
+                    None,
+                    actor.label,
+                )
+                for entry_id, entry in zip(ids, entries, strict=True)
+            ),
+        )
+        sql.copy_rows(
+            JournalLine,
+            _LINE_COLUMNS,
+            (
+                (entry_id, accounts[line.account.key], line.amount_cents, line.open_item_id)
+                for entry_id, entry in zip(ids, entries, strict=True)
+                for line in entry.lines
+            ),
+        )
+        _forget_plans_after_batch()
+    return ids
+
+
+def _forget_plans_after_batch() -> None:
+    """Have PostgreSQL plan the balance trigger afresh for this connection's next posting.
+
+    The trigger's query is planned once per connection, for the size of the statement it first
+    checks after a change of the tables' statistics. After a batch of 100,000 lines that plan
+    reads the whole journal, and every later posting on this (persistent) connection, such as a
+    payment's two lines, would read it too until the statistics change.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("DISCARD PLANS")
 
 
 @transaction.atomic

@@ -59,17 +59,25 @@ class Scheme:
 
     def normalise(self, text: str) -> str:
         """The compact form of what someone typed; not yet validated."""
+        return self._normalise(text, self.length)
+
+    @staticmethod
+    def _normalise(text: str, length: int) -> str:
         compact = _SEPARATORS.sub("", text).upper()
         if compact.isdigit():
-            if len(compact) < self.length:
-                compact = compact.zfill(self.length)
-            elif len(compact) > self.length and set(compact[: len(compact) - self.length]) == {"0"}:
-                compact = compact[len(compact) - self.length :]
+            if len(compact) < length:
+                compact = compact.zfill(length)
+            elif len(compact) > length and set(compact[: len(compact) - length]) == {"0"}:
+                compact = compact[len(compact) - length :]
         return compact
 
     def validate(self, text: str) -> str:
         """The canonical Kassenzeichen, or `InvalidKassenzeichen` saying what is wrong."""
-        compact = self.normalise(text)
+        # The algorithm and the length are looked up once: imports validate 100,000 at a time.
+        algorithm = checkdigits.get(self.algorithm)
+        width = algorithm.width
+        length = len(self.prefix) + self.year_digits + self.number_digits + width
+        compact = self._normalise(text, length)
         if not compact:
             raise InvalidKassenzeichen(
                 "Bitte geben Sie ein Kassenzeichen ein.", field="kassenzeichen"
@@ -80,9 +88,9 @@ class Scheme:
                 "(Leerzeichen und Bindestriche sind egal).",
                 field="kassenzeichen",
             )
-        if len(compact) != self.length:
+        if len(compact) != length:
             raise InvalidKassenzeichen(
-                f"Ein Kassenzeichen hat {self.length} Ziffern; eingegeben wurden {len(compact)}.",
+                f"Ein Kassenzeichen hat {length} Ziffern; eingegeben wurden {len(compact)}.",
                 field="kassenzeichen",
             )
         if not compact.startswith(self.prefix):
@@ -95,9 +103,9 @@ class Scheme:
                 "Dieses Kassenzeichen wird nie vergeben. Bitte prüfen Sie Ihre Eingabe.",
                 field="kassenzeichen",
             )
-        if self.check_width:
-            body, check = compact[: -self.check_width], compact[-self.check_width :]
-            if checkdigits.get(self.algorithm).compute(body) != check:
+        if width:
+            body, check = compact[:-width], compact[-width:]
+            if algorithm.compute(body) != check:
                 raise InvalidKassenzeichen(
                     "Die Prüfziffer (die letzte Ziffer) passt nicht zum Kassenzeichen. "
                     "Bitte vergleichen Sie es noch einmal mit Ihrem Bescheid.",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
@@ -91,3 +93,33 @@ def notices_of(*, receivable: Receivable) -> QuerySet[Notice]:
     return Notice.objects.filter(
         organisation_id=receivable.organisation_id, receivable=receivable
     ).order_by("sequence")
+
+
+def taken_kassenzeichen(
+    *, organisation: Organisation, candidates: Iterable[str], chunk: int = 5000
+) -> dict[str, tuple[int, dt.datetime]]:
+    """Which of the canonical Kassenzeichen `candidates` stand on a receivable already.
+
+    Returns (receivable id, created at) per taken Kassenzeichen. On PostgreSQL one query with the
+    candidates as one array parameter; elsewhere one query per `chunk` of them.
+    """
+    wanted = list(dict.fromkeys(candidates))
+    if not wanted:
+        return {}
+    taken: dict[str, tuple[int, dt.datetime]] = {}
+    if connection.vendor == "postgresql":
+        # `= ANY(array)`: 100,000 placeholders would cost more to send than to look up.
+        table = connection.ops.quote_name(Receivable._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT kassenzeichen, id, created_at FROM {table} "  # noqa: S608 - our names
+                "WHERE organisation_id = %s AND kassenzeichen = ANY(%s)",
+                [organisation.pk, wanted],
+            )
+            return {kz: (pk, created) for kz, pk, created in cursor.fetchall()}
+    for start in range(0, len(wanted), chunk):
+        rows = Receivable.objects.filter(
+            organisation=organisation, kassenzeichen__in=wanted[start : start + chunk]
+        ).values_list("kassenzeichen", "id", "created_at")
+        taken.update({kz: (pk, created) for kz, pk, created in rows})
+    return taken

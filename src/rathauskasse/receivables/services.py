@@ -12,6 +12,11 @@ Invariants kept here:
   zero or less, cancelled only after a reversal of an unpaid receivable;
 - a charge added later (a reminder fee) is a new line and a new posting of its own ("debit
   Receivables, credit Revenue"), and the receivable's amount grows by it; no posting is changed.
+
+`create_receivables_bulk` (open-item imports) keeps every one of these for each receivable of a
+batch, with the same rows and posting as `create_receivable`, one audit entry for the batch, and
+writes it in a handful of statements; it takes given Kassenzeichen only (imported ones), never
+the counter.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 
 from rathauskasse.catalogue.models import Service
-from rathauskasse.core import audit, clock
+from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import Conflict, DomainError, ValidationFailed
 from rathauskasse.events import services as events
 from rathauskasse.events.models import EventType
@@ -33,6 +38,7 @@ from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.ledger import services as ledger
 from rathauskasse.ledger.models import EntryKind, JournalEntry
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation
+from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables import signals
 from rathauskasse.receivables.kassenzeichen import InvalidKassenzeichen, Scheme
 from rathauskasse.receivables.models import (
@@ -41,6 +47,7 @@ from rathauskasse.receivables.models import (
     ReceivableLine,
     ReceivableSource,
     ReceivableStatus,
+    new_pay_token,
 )
 
 MAX_LINES = 99
@@ -213,6 +220,229 @@ def create_receivable(
         },
     )
     return receivable
+
+
+def id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Ascending ids as [first, last] ranges: [1, 2, 3, 7] -> [[1, 3], [7, 7]]."""
+    ranges: list[list[int]] = []
+    for pk in ids:
+        if ranges and pk == ranges[-1][1] + 1:
+            ranges[-1][1] = pk
+        else:
+            ranges.append([pk, pk])
+    return ranges
+
+
+@dataclass(frozen=True, slots=True)
+class NewReceivable:
+    """One receivable of a `create_receivables_bulk` batch: `create_receivable`'s arguments."""
+
+    department: Department
+    lines: Sequence[LineInput]
+    purpose: str
+    debtor: Debtor
+    kassenzeichen: str
+    due_date: dt.date | None = None
+    source_reference: str = ""
+    allows_overpayment: bool = False
+
+
+_RECEIVABLE_COLUMNS = (
+    "id",
+    "organisation_id",
+    "department_id",
+    "service_id",
+    "kassenzeichen",
+    "purpose",
+    "amount_cents",
+    "due_date",
+    "status",
+    "source",
+    "source_reference",
+    "allows_overpayment",
+    "debtor_name",
+    "debtor_street",
+    "debtor_postcode",
+    "debtor_city",
+    "debtor_country",
+    "debtor_email",
+    "debtor_account",
+    "pay_token",
+    "created_at",
+    "updated_at",
+    "paid_at",
+)
+_LINE_COLUMNS = (
+    "receivable_id",
+    "position",
+    "text",
+    "amount_cents",
+    "budget_line_id",
+    "booking_data",
+)
+
+
+def _check_batch(
+    organisation: Organisation, receivables: Sequence[NewReceivable]
+) -> tuple[list[str], dict[str, str]]:
+    """The canonical Kassenzeichen of the batch, and every refusal keyed by `index.field`."""
+    scheme = Scheme.of(organisation)
+    errors: dict[str, str] = {}
+    canonical: list[str] = []
+    first_index: dict[str, int] = {}
+    for index, new in enumerate(receivables):
+        try:
+            _check_lines(organisation, new.lines)
+        except ValidationFailed as exc:
+            errors.update({f"{index}.{key}": message for key, message in exc.errors.items()})
+        if new.department.organisation_id != organisation.pk:
+            errors[f"{index}.department"] = "Das Amt gehört nicht zu dieser Organisation."
+        if not new.purpose.strip():
+            errors[f"{index}.purpose"] = "Bitte nennen Sie den Zweck der Forderung."
+        if not new.debtor.name.strip():
+            errors[f"{index}.debtor.name"] = "Bitte nennen Sie den Namen des Zahlungspflichtigen."
+        try:
+            kassenzeichen = scheme.validate(new.kassenzeichen)
+        except InvalidKassenzeichen as exc:
+            errors[f"{index}.kassenzeichen"] = exc.message
+            kassenzeichen = new.kassenzeichen
+        else:
+            earlier = first_index.setdefault(kassenzeichen, index)
+            if earlier != index:
+                errors[f"{index}.kassenzeichen"] = (
+                    f"Dieses Kassenzeichen steht schon auf Forderung {earlier} des Stapels."
+                )
+        canonical.append(kassenzeichen)
+    taken = receivable_selectors.taken_kassenzeichen(
+        organisation=organisation, candidates=first_index
+    )
+    for kassenzeichen in taken:
+        errors[f"{first_index[kassenzeichen]}.kassenzeichen"] = (
+            "Dieses Kassenzeichen ist bereits vergeben."
+        )
+    return canonical, errors
+
+
+@transaction.atomic
+def create_receivables_bulk(
+    *,
+    actor: audit.Actor,
+    organisation: Organisation,
+    receivables: Sequence[NewReceivable],
+    source: ReceivableSource,
+    audit_context: dict[str, object] | None = None,
+) -> list[int]:
+    """Create and post a batch of receivables with given Kassenzeichen; returns their ids.
+
+    The ids ascend in the order of `receivables`. All or nothing: any refusal
+    (`ValidationFailed`, keyed `<index>.<field>`) writes nothing. Each receivable gets what
+    `create_receivable` gives it: its row and lines, and the entry "debit Receivables, credit
+    Revenue per budget line" under `receivable:<id>:created`. The audit log gets one
+    `receivable.created_in_bulk` entry for the batch, naming every receivable (its ids as ranges),
+    the total and the sums per budget line, with `audit_context` (e.g. the import it came from);
+    each receivable's own data stays on its row and its posting, which never change.
+    Receivables, lines, entries and journal lines go in one statement per table (COPY on
+    PostgreSQL), so the ledger's balance trigger checks the whole batch at once.
+    """
+    if not receivables:
+        return []
+    canonical, errors = _check_batch(organisation, receivables)
+    if errors:
+        raise ValidationFailed(errors)
+    ids = sql.reserve_ids(Receivable, len(receivables))
+    now, today = clock.now(), clock.today()
+    purposes = [new.purpose.strip()[:140] for new in receivables]
+    totals = [sum(line.amount_cents for line in new.lines) for new in receivables]
+    sql.copy_rows(
+        Receivable,
+        _RECEIVABLE_COLUMNS,
+        (
+            (
+                pk,
+                organisation.pk,
+                new.department.pk,
+                None,
+                kassenzeichen,
+                purpose,
+                total,
+                new.due_date or today,
+                ReceivableStatus.OPEN.value,
+                str(source),
+                new.source_reference,
+                new.allows_overpayment,
+                new.debtor.name.strip(),
+                new.debtor.street,
+                new.debtor.postcode,
+                new.debtor.city,
+                new.debtor.country,
+                new.debtor.email,
+                new.debtor.account,
+                new_pay_token(),
+                now,
+                now,
+                None,
+            )
+            for pk, new, kassenzeichen, purpose, total in zip(
+                ids, receivables, canonical, purposes, totals, strict=True
+            )
+        ),
+    )
+    sql.copy_rows(
+        ReceivableLine,
+        _LINE_COLUMNS,
+        (
+            (
+                pk,
+                position,
+                line.text.strip()[:200],
+                line.amount_cents,
+                line.budget_line.pk,
+                line.booking_data,
+            )
+            for pk, new in zip(ids, receivables, strict=True)
+            for position, line in enumerate(new.lines, start=1)
+        ),
+    )
+    ledger.post_many(
+        organisation_id=organisation.pk,
+        entries=[
+            ledger.NewEntry(
+                kind=EntryKind.RECEIVABLE_CREATED,
+                text=f"Sollstellung {kassenzeichen} {purpose}",
+                lines=rules.receivable_created(
+                    open_item_id=pk,
+                    lines=[(line.budget_line.pk, line.amount_cents) for line in new.lines],
+                ),
+                idempotency_key=f"receivable:{pk}:created",
+                reference=f"receivable:{pk}",
+            )
+            for pk, new, kassenzeichen, purpose in zip(
+                ids, receivables, canonical, purposes, strict=True
+            )
+        ],
+        actor=actor,
+    )
+    by_budget_line: dict[str, int] = {}
+    for new in receivables:
+        for line in new.lines:
+            code = line.budget_line.code
+            by_budget_line[code] = by_budget_line.get(code, 0) + line.amount_cents
+    audit.record(
+        actor=actor,
+        action="receivable.created_in_bulk",
+        object_type=Receivable._meta.label_lower,
+        object_id=f"{ids[0]}-{ids[-1]}",
+        organisation_id=organisation.pk,
+        after={
+            "count": len(ids),
+            "amount_cents": sum(totals),
+            "source": str(source),
+            "receivable_ids": id_ranges(ids),
+            "lines": [[code, cents] for code, cents in by_budget_line.items()],
+            **(audit_context or {}),
+        },
+    )
+    return ids
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -65,6 +66,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"REST-API:     {settings.SITE_URL}/api/v1/docs")
         self._xbezahldienste()
+        self._open_items()
         self.stdout.write(f"Bürgerportal: {settings.SITE_URL}{reverse('portal:home')}")
         self.stdout.write(f"Verwaltung:   {settings.SITE_URL}{reverse('admin:index')}")
         self.stdout.write(
@@ -94,6 +96,22 @@ class Command(BaseCommand):
             f"{base}/paymenttransaction/{pair}"
         )
         self.stdout.write(f"  curl -u {user} {base}/paymenttransaction/{pair}/demo-1")
+
+    def _open_items(self) -> None:
+        sample = data.OPEN_ITEMS_CSV
+        try:
+            shown = sample.relative_to(Path.cwd())
+        except ValueError:
+            shown = sample
+        name = data.OPEN_ITEM_PROFILE["name"]
+        self.stdout.write(
+            f"Offene Posten aus dem Finanzverfahren importieren: manage.py import_open_items "
+            f"{shown} --profile {name}"
+        )
+        self.stdout.write(
+            f"  oder in der Verwaltung: {settings.SITE_URL}"
+            f"{reverse('admin:finance_openitemimport_upload')}"
+        )
 
     def _receivables(self, organisation: Organisation) -> None:
         open_ones = list(

@@ -1,0 +1,312 @@
+"""Open-item imports from the finance system, and the profiles that read their files.
+
+Invariants kept here:
+- a file is imported all or nothing: every row is checked (`openitems.read`; the Kassenzeichen
+  against the scheme and the existing receivables by the bulk creation, before it writes), all in
+  one transaction, and a file with any refusal leaves nothing at all: no receivable, posting,
+  audit entry or import record;
+- a file is imported at most once per organisation: its `OpenItemImport` is unique per
+  organisation and SHA-256 of the bytes, and imports of the same bytes are serialised (an advisory
+  lock on PostgreSQL, the write lock on SQLite), so the same file again, under any name and even
+  at the same moment, creates nothing and says when it came;
+- imported Kassenzeichen are kept: validated against the organisation's scheme (length, prefix,
+  check digit), stored in the scheme's compact form as every receivable is, never replaced by a
+  generated one; unique within the file and against the organisation's receivables;
+- every receivable comes from `receivables.services.create_receivables_bulk`, so it has exactly
+  the rows and the posting (debit Receivables, credit Revenue) of `create_receivable`; the audit
+  log gets the batch's `receivable.created_in_bulk` entry and one `open_item_import.created`, both
+  naming every receivable; they are created in postal-code order, so their ids ascend in the
+  order of the print run;
+- the record keeps the profile's settings as used: a later change of the profile changes no record;
+- profiles are validated on every save and every change is audited.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+
+from rathauskasse.core import audit, clock
+from rathauskasse.core.errors import ValidationFailed, full_clean_or_fail
+from rathauskasse.core.money import Money
+from rathauskasse.finance import openitems
+from rathauskasse.finance.models import OpenItemImport, OpenItemProfile
+from rathauskasse.finance.openitems import RowError
+from rathauskasse.organisations import selectors as organisation_selectors
+from rathauskasse.organisations.models import Organisation
+from rathauskasse.receivables import selectors as receivable_selectors
+from rathauskasse.receivables import services as receivable_services
+from rathauskasse.receivables.kassenzeichen import Scheme
+from rathauskasse.receivables.models import ReceivableSource
+
+
+class Outcome(enum.StrEnum):
+    CREATED = "created"
+    ALREADY_IMPORTED = "already_imported"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What an import did. `receivable_ids` are in postal-code order (the print run's order)."""
+
+    outcome: Outcome
+    record: OpenItemImport | None = None
+    receivable_ids: tuple[int, ...] = ()
+    errors: tuple[RowError, ...] = ()
+    #: All refusals; `errors` lists the first `openitems.MAX_LISTED_ERRORS` of them.
+    error_count: int = 0
+
+
+def postal_key(country: str, postcode: str, row: int) -> tuple[bool, str, bool, str, int]:
+    """Order of the print run: German addresses by postcode (as bulk mail is handed in), then
+    those abroad by country and postcode, rows without a postcode last; ties in file order."""
+    return (country != "DE", country, not postcode, postcode, row)
+
+
+# --- profiles ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_profile(
+    *, actor: audit.Actor, organisation: Organisation, **fields: Any
+) -> OpenItemProfile:
+    profile = OpenItemProfile(organisation=organisation, **fields)
+    full_clean_or_fail(profile)
+    profile.save()
+    audit.record(
+        actor=actor,
+        action="open_item_profile.created",
+        obj=profile,
+        organisation_id=organisation.pk,
+        after=profile.snapshot(),
+    )
+    return profile
+
+
+# --- imports -----------------------------------------------------------------------------------
+
+
+def _previous(organisation: Organisation, checksum: str) -> OpenItemImport | None:
+    return OpenItemImport.objects.filter(organisation=organisation, sha256=checksum).first()
+
+
+def _already(record: OpenItemImport) -> ImportResult:
+    return ImportResult(
+        outcome=Outcome.ALREADY_IMPORTED,
+        record=record,
+        receivable_ids=tuple(record.receivable_id_list()),
+    )
+
+
+def _rejected(parsed: openitems.Parsed) -> ImportResult:
+    errors = sorted(parsed.errors, key=lambda e: (e.row is not None, e.row or 0))
+    return ImportResult(
+        outcome=Outcome.REJECTED, errors=tuple(errors), error_count=parsed.error_count
+    )
+
+
+def _lookups(organisation: Organisation, profile: OpenItemProfile) -> openitems.Lookups:
+    lines = {
+        line.code: line
+        for line in organisation_selectors.budget_lines(
+            organisation=organisation, active_only=False
+        )
+    }
+    departments = list(organisation_selectors.departments(organisation=organisation))
+    codes: dict[str, list[Any]] = {}
+    for department in departments:
+        if department.code:
+            codes.setdefault(department.code, []).append(department)
+    return openitems.Lookups(
+        budget_lines=lines,
+        # A code two offices share names neither of them.
+        departments_by_code={code: found[0] for code, found in codes.items() if len(found) == 1},
+        departments_by_name={d.name.strip().casefold(): d for d in departments},
+        default_budget_line=profile.default_budget_line,
+        default_department=profile.default_department,
+    )
+
+
+def _refuse_taken(organisation: Organisation, scheme: Scheme, parsed: openitems.Parsed) -> None:
+    taken = receivable_selectors.taken_kassenzeichen(
+        organisation=organisation, candidates=parsed.rows_by_kassenzeichen
+    )
+    column = parsed.column_names.get("kassenzeichen", "Kassenzeichen")
+    for kassenzeichen, (_, created_at) in taken.items():
+        parsed.refuse(
+            parsed.rows_by_kassenzeichen[kassenzeichen],
+            column,
+            f"Das Kassenzeichen {scheme.display(kassenzeichen)} ist bereits vergeben "
+            f"(Forderung vom {created_at.astimezone(clock.BERLIN):%d.%m.%Y}).",
+        )
+
+
+def import_open_items(
+    *,
+    organisation: Organisation,
+    profile: OpenItemProfile,
+    data: bytes,
+    filename: str,
+    actor: audit.Actor,
+) -> ImportResult:
+    """Import a CSV file of open items: everything in one transaction, or nothing.
+
+    Returns CREATED with the new receivables, ALREADY_IMPORTED (nothing written) for a file this
+    organisation has imported before, or REJECTED (nothing written) with every refusal.
+    """
+    if profile.organisation_id != organisation.pk:
+        raise ValidationFailed({"profile": "Dieses Profil gehört zu einer anderen Organisation."})
+    full_clean_or_fail(profile)
+    checksum = hashlib.sha256(data).hexdigest()
+    previous = _previous(organisation, checksum)
+    if previous is not None:
+        return _already(previous)
+    scheme = Scheme.of(organisation)
+    lookups = _lookups(organisation, profile)
+    today = clock.today()
+
+    def report() -> openitems.Parsed:
+        """Every refusal, Kassenzeichen included, for a file that is refused."""
+        parsed = openitems.read(data, profile=profile, scheme=scheme, lookups=lookups, today=today)
+        _refuse_taken(organisation, scheme, parsed)
+        return parsed
+
+    # Kassenzeichen are checked against the scheme and the existing receivables once, by the
+    # bulk creation (it has to); only a refused file is read a second time, for its report.
+    parsed = openitems.read(
+        data,
+        profile=profile,
+        scheme=scheme,
+        lookups=lookups,
+        today=today,
+        check_kassenzeichen=False,
+    )
+    if parsed.error_count:
+        return _rejected(report())
+    try:
+        return _write(
+            organisation=organisation,
+            profile=profile,
+            parsed=parsed,
+            data=data,
+            checksum=checksum,
+            filename=filename,
+            actor=actor,
+        )
+    except (IntegrityError, ValidationFailed):
+        # A Kassenzeichen the scheme refuses or that is taken, also by another transaction that
+        # committed after our checks (PostgreSQL; SQLite queues the writers), or the same file
+        # at the same moment. Everything of ours was rolled back; say which.
+        previous = _previous(organisation, checksum)
+        if previous is not None:
+            return _already(previous)
+        full = report()
+        if full.error_count:
+            return _rejected(full)
+        raise
+
+
+def _serialise_same_file(organisation: Organisation, checksum: str) -> None:
+    """Make a second import of the same file wait until this transaction ends (PostgreSQL).
+
+    It then finds this one's record. SQLite needs nothing: its transactions take the write lock
+    at BEGIN. Should two get past this anyway, the unique record refuses the second.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                [f"open-item-import:{organisation.pk}:{checksum}"],
+            )
+
+
+@transaction.atomic
+def _write(
+    *,
+    organisation: Organisation,
+    profile: OpenItemProfile,
+    parsed: openitems.Parsed,
+    data: bytes,
+    checksum: str,
+    filename: str,
+    actor: audit.Actor,
+) -> ImportResult:
+    _serialise_same_file(organisation, checksum)
+    previous = _previous(organisation, checksum)
+    if previous is not None:
+        return _already(previous)
+    # In postal-code order, so that the receivables' ids follow the print run.
+    order = sorted(
+        range(len(parsed.receivables)),
+        key=lambda i: postal_key(
+            parsed.receivables[i].debtor.country, parsed.receivables[i].debtor.postcode, i
+        ),
+    )
+    receivables = [parsed.receivables[i] for i in order]
+    total = sum(line.amount_cents for new in receivables for line in new.lines)
+    ids = receivable_services.create_receivables_bulk(
+        actor=actor,
+        organisation=organisation,
+        receivables=receivables,
+        source=ReceivableSource.IMPORT,
+        audit_context={"filename": filename[:255], "sha256": checksum},
+    )
+    ranges = receivable_services.id_ranges(ids)
+    record = OpenItemImport.objects.create(
+        organisation=organisation,
+        profile=profile,
+        profile_settings=profile.snapshot(),
+        filename=filename[:255],
+        sha256=checksum,
+        size_bytes=len(data),
+        row_count=len(receivables),
+        total_cents=total,
+        receivable_ids=ranges,
+        actor_label=actor.label,
+        created_at=clock.now(),
+    )
+    audit.record(
+        actor=actor,
+        action="open_item_import.created",
+        obj=record,
+        organisation_id=organisation.pk,
+        after={
+            "filename": record.filename,
+            "sha256": checksum,
+            "profile": profile.name,
+            "row_count": len(receivables),
+            "total_cents": total,
+            "receivable_ids": ranges,
+        },
+    )
+    return ImportResult(outcome=Outcome.CREATED, record=record, receivable_ids=tuple(ids))
+
+
+def describe(result: ImportResult) -> str:
+    """One German sentence saying what an import did (the CLI's and the admin's summary)."""
+    record = result.record
+    if result.outcome == Outcome.REJECTED:
+        return (
+            f"Die Datei wurde abgelehnt; es wurde nichts angelegt. "
+            f"{result.error_count} Fehler gefunden."
+        )
+    assert record is not None
+    when = record.created_at.astimezone(clock.BERLIN)
+    total = _euro(record.total_cents)
+    if result.outcome == Outcome.ALREADY_IMPORTED:
+        return (
+            f"Diese Datei wurde bereits importiert am {when:%d.%m.%Y um %H:%M} Uhr "
+            f"(„{record.filename}“, {record.row_count} Forderungen, Summe {total}); "
+            "keine neuen Forderungen."
+        )
+    return f"{record.row_count} Forderungen angelegt (Summe {total})."
+
+
+def _euro(cents: int) -> str:
+    # A plain space: terminals and log files do not all show the no-break space.
+    return Money(cents).format_de().replace("\u00a0", " ")
