@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from django.test import Client
 
-from rathauskasse.core.models import AuditEntry
+from rathauskasse.core.models import AuditEntry, User
 from rathauskasse.finance import services
 from rathauskasse.finance.models import OpenItemImport, OpenItemProfile
 from rathauskasse.ledger.models import JournalEntry, JournalLine
@@ -106,3 +107,9 @@ def run(org: Organisation, profile: OpenItemProfile) -> Callable[..., services.I
         )
 
     return run_import
+
+
+@pytest.fixture
+def admin_client(client: Client, db: None) -> Client:
+    client.force_login(User.objects.create_superuser("admin", "admin@example.org", "pw"))
+    return client

@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 UPLOAD = "admin:finance_openitemimport_upload"
 
 
-@pytest.fixture
-def admin_client(client: Client, db: None) -> Client:
-    client.force_login(User.objects.create_superuser("admin", "admin@example.org", "pw"))
-    return client
-
-
 def _upload(client: Client, profile: OpenItemProfile, data: bytes, name: str = "op.csv") -> str:
     response = client.post(
         reverse(UPLOAD), {"profile": profile.pk, "file": SimpleUploadedFile(name, data, "text/csv")}

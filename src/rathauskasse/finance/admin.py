@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import PurePath
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from rathauskasse.core import audit
@@ -169,6 +172,7 @@ class OpenItemImportAdmin(ReadOnlyAdmin):
         "row_count",
         "total",
         "receivables",
+        "print_file",
         "profile",
         "settings_used",
         "sha256",
@@ -188,6 +192,11 @@ class OpenItemImportAdmin(ReadOnlyAdmin):
     def receivables(self, record: OpenItemImport) -> str:
         return format_html_join(", ", '<a href="{}">{}</a>', receivable_links(record))
 
+    @admin.display(description="Bescheide")
+    def print_file(self, record: OpenItemImport) -> str:
+        url = reverse("admin:finance_openitemimport_print", args=[record.pk])
+        return format_html('<a href="{}">{}</a>', url, PRINT_LABEL)
+
     @admin.display(description="Einstellungen des Profils beim Import")
     def settings_used(self, record: OpenItemImport) -> str:
         return format_html(
@@ -200,7 +209,40 @@ class OpenItemImportAdmin(ReadOnlyAdmin):
             self.admin_site.admin_view(self.upload_view),
             name="finance_openitemimport_upload",
         )
-        return [upload, *super().get_urls()]
+        print_file = path(
+            "<int:pk>/bescheide.pdf",
+            self.admin_site.admin_view(self.print_view),
+            name="finance_openitemimport_print",
+        )
+        return [upload, print_file, *super().get_urls()]
+
+    def print_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+        """One PDF of the import's Zahlungsaufforderungen, in the order of the postal codes."""
+        if not (
+            self.has_view_permission(request) and request.user.has_perm("receivables.add_notice")
+        ):
+            raise PermissionDenied
+        record = OpenItemImport.objects.filter(pk=pk).select_related("organisation").first()
+        if record is None:
+            raise Http404("Diesen Import gibt es nicht.")
+        # Spooled to disk beyond 16 MB: a print run of thousands of letters stays out of memory.
+        output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
+        letters = services.print_import(
+            record=record, actor=audit.Actor.user(_user(request)), output=cast(BinaryIO, output)
+        )
+        if not letters:
+            output.close()
+            self.message_user(
+                request, "Keine Forderung dieses Imports ist mehr offen; nichts zu drucken."
+            )
+            return HttpResponseRedirect(
+                reverse("admin:finance_openitemimport_change", args=[record.pk])
+            )
+        output.seek(0)
+        filename = f"Bescheide-Import-{record.pk}-{timezone.localtime():%Y-%m-%d-%H%M}.pdf"
+        return FileResponse(
+            output, as_attachment=True, filename=filename, content_type="application/pdf"
+        )
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -240,8 +282,17 @@ class OpenItemImportAdmin(ReadOnlyAdmin):
             "summary": services.describe(result) if result else "",
             "links": receivable_links(result.record) if result and result.record else [],
             "more_errors": (result.error_count - len(result.errors)) if result else 0,
+            "print_label": PRINT_LABEL,
         }
         return TemplateResponse(request, "admin/finance/openitemimport/upload.html", context)
+
+
+PRINT_LABEL = "Bescheide als eine PDF-Datei drucken"
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
 
 
 def _may_upload(request: HttpRequest) -> bool:

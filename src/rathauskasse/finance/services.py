@@ -18,7 +18,10 @@ Invariants kept here:
   naming every receivable; they are created in postal-code order, so their ids ascend in the
   order of the print run;
 - the record keeps the profile's settings as used: a later change of the profile changes no record;
-- profiles are validated on every save and every change is audited.
+- profiles are validated on every save and every change is audited;
+- an import's print file holds one Zahlungsaufforderung per receivable of the import that is still
+  open, in postal-code order: those without one get it issued (for print) first, the others are
+  printed again as they were issued, so printing twice issues nothing new.
 """
 
 from __future__ import annotations
@@ -26,22 +29,28 @@ from __future__ import annotations
 import enum
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.db import IntegrityError, connection, transaction
 
 from rathauskasse.core import audit, clock
 from rathauskasse.core.errors import ValidationFailed, full_clean_or_fail
 from rathauskasse.core.money import Money
-from rathauskasse.finance import openitems
+from rathauskasse.finance import openitems, selectors
 from rathauskasse.finance.models import OpenItemImport, OpenItemProfile
 from rathauskasse.finance.openitems import RowError
 from rathauskasse.organisations import selectors as organisation_selectors
 from rathauskasse.organisations.models import Organisation
+from rathauskasse.receivables import notices
 from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables import services as receivable_services
 from rathauskasse.receivables.kassenzeichen import Scheme
-from rathauskasse.receivables.models import ReceivableSource
+from rathauskasse.receivables.models import (
+    DeliveryChannel,
+    NoticeKind,
+    ReceivableSource,
+    ReceivableStatus,
+)
 
 
 class Outcome(enum.StrEnum):
@@ -285,6 +294,36 @@ def _write(
         },
     )
     return ImportResult(outcome=Outcome.CREATED, record=record, receivable_ids=tuple(ids))
+
+
+@transaction.atomic
+def print_import(*, record: OpenItemImport, actor: audit.Actor, output: BinaryIO) -> int:
+    """Write the Zahlungsaufforderungen of an import's open receivables into `output` as one PDF.
+
+    A receivable without one gets it issued now, for print; one that has it is printed again as
+    it was issued (the amount it showed then). Paid and cancelled receivables are left out.
+    Returns the number of letters in the file.
+    """
+    still_open = selectors.imported_receivables(record=record).filter(status=ReceivableStatus.OPEN)
+    issued = receivable_selectors.notices(organisation=record.organisation).filter(
+        kind=NoticeKind.NOTICE, receivable__in=still_open
+    )
+    without = still_open.exclude(pk__in=issued.values("receivable_id")).values_list("pk", flat=True)
+    missing = list(without)
+    if missing:
+        notices.issue_batch(receivables=missing, actor=actor, channel=DeliveryChannel.PRINT)
+    latest: dict[int, Any] = {}
+    for notice in issued.order_by("receivable_id", "sequence"):
+        latest[notice.receivable_id] = notice  # the last one issued wins
+    letters = notices.print_notices(notices=latest.values(), output=output, actor=actor)
+    audit.record(
+        actor=actor,
+        action="open_item_import.printed",
+        obj=record,
+        organisation_id=record.organisation_id,
+        after={"letters": letters, "issued_now": len(missing)},
+    )
+    return letters
 
 
 def describe(result: ImportResult) -> str:

@@ -1,7 +1,9 @@
-"""`manage.py import_open_items FILE.csv --profile NAME`: import the finance system's open items.
+"""`manage.py import_open_items FILE.csv --profile NAME [--print OUT.pdf]`: import open items.
 
 All or nothing: prints how many receivables it created (and their sum), that the file was
-imported before, or every refused row with the reason, and then exits with status 1.
+imported before, or every refused row with the reason, and then exits with status 1. With
+`--print`, the import's Zahlungsaufforderungen go into one PDF in the order of the postal codes
+(also for a file imported before: its letters are printed again, nothing is issued twice).
 """
 
 from __future__ import annotations
@@ -39,6 +41,12 @@ class Command(BaseCommand):
             help="Kurzname (slug) der Organisation; nötig, wenn mehrere ein Profil dieses "
             "Namens haben",
         )
+        parser.add_argument(
+            "--print",
+            dest="print_to",
+            metavar="OUT.pdf",
+            help="die Zahlungsaufforderungen des Imports als eine PDF-Datei (Druckdatei) schreiben",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -51,12 +59,13 @@ class Command(BaseCommand):
             if options["organisation"]:
                 organisation = organisation_selectors.get_organisation(slug=options["organisation"])
             profile = selectors.find_profile(name=options["profile"], organisation=organisation)
+            actor = audit.Actor(label=f"manage.py import_open_items ({_operator()})")
             result = services.import_open_items(
                 organisation=profile.organisation,
                 profile=profile,
                 data=data,
                 filename=path.name,
-                actor=audit.Actor(label=f"manage.py import_open_items ({_operator()})"),
+                actor=actor,
             )
         except DomainError as exc:
             raise CommandError(exc.message) from exc
@@ -85,3 +94,20 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(summary)
+        if options["print_to"]:
+            self._print(record, actor, Path(options["print_to"]))
+
+    def _print(self, record: Any, actor: audit.Actor, target: Path) -> None:
+        try:
+            with target.open("wb") as output:
+                letters = services.print_import(record=record, actor=actor, output=output)
+        except OSError as exc:
+            raise CommandError(f"{target} lässt sich nicht schreiben: {exc.strerror}.") from exc
+        except DomainError as exc:
+            target.unlink(missing_ok=True)
+            raise CommandError(exc.message) from exc
+        if letters:
+            self.stdout.write(f"{letters} Zahlungsaufforderungen in {target} geschrieben.")
+        else:
+            target.unlink(missing_ok=True)
+            self.stdout.write("Keine Forderung dieses Imports ist mehr offen; nichts gedruckt.")
