@@ -266,6 +266,40 @@ def test_a_batch_is_one_print_file_in_the_order_of_postal_codes(
     assert Notice.objects.filter(receivable=online).count() == 2
 
 
+def test_letters_abroad_follow_the_german_ones_in_both_kinds_of_print_file(
+    org: Organisation, department: Department, budget_line: BudgetLine
+) -> None:
+    def debtor(name: str, postcode: str, country: str = "DE") -> receivable_services.Debtor:
+        return receivable_services.Debtor(
+            name=name, street="Weg 1", postcode=postcode, city="Ort", country=country
+        )
+
+    eupen = factories.receivable(org, department, budget_line, debtor=debtor("Luc", "4700", "BE"))
+    munich = factories.receivable(org, department, budget_line, debtor=debtor("Mia", "80331"))
+    nowhere = factories.receivable(org, department, budget_line, debtor=debtor("Ole", ""))
+    berlin = factories.receivable(org, department, budget_line, debtor=debtor("Ben", "10115"))
+
+    def order(pdf: bytes) -> list[str]:
+        return [
+            name
+            for page in pdfs.text(pdf).split("\f")
+            for name in ("Ben", "Mia", "Ole", "Luc")
+            if re.search(rf"^\s*{name}\s*$", page, re.MULTILINE)
+        ]
+
+    issued = io.BytesIO()
+    notices.issue_batch(
+        receivables=[eupen, munich, nowhere, berlin],
+        actor=factories.ACTOR,
+        channel="print",
+        output=issued,
+    )
+    assert order(issued.getvalue()) == ["Ben", "Mia", "Ole", "Luc"]
+    again = io.BytesIO()
+    notices.print_notices(notices=Notice.objects.all(), output=again, actor=factories.ACTOR)
+    assert order(again.getvalue()) == ["Ben", "Mia", "Ole", "Luc"]
+
+
 def test_a_batch_is_for_one_organisation(
     org: Organisation, department: Department, budget_line: BudgetLine
 ) -> None:

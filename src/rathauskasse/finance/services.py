@@ -72,9 +72,8 @@ class ImportResult:
 
 
 def postal_key(country: str, postcode: str, row: int) -> tuple[bool, str, bool, str, int]:
-    """Order of the print run: German addresses by postcode (as bulk mail is handed in), then
-    those abroad by country and postcode, rows without a postcode last; ties in file order."""
-    return (country != "DE", country, not postcode, postcode, row)
+    """Order of the print run (`receivables.selectors.postal_order`); ties in file order."""
+    return (*receivable_selectors.postal_order(country, postcode), row)
 
 
 # --- profiles ----------------------------------------------------------------------------------

@@ -491,14 +491,23 @@ def issue_batch(
     `CHUNK` at a time, and each letter goes to `output` as soon as it is drawn.
     """
     ids = list(dict.fromkeys(r if isinstance(r, int) else r.pk for r in receivables))
-    keys: list[tuple[str, str, str, int]] = []
+    keys: list[tuple[bool, str, bool, str, str, str, int]] = []
     organisation_ids: set[int] = set()
     for start in range(0, len(ids), 900):
-        for pk, organisation_id, postcode, name, kz in Receivable.objects.filter(
+        for pk, organisation_id, country, postcode, name, kz in Receivable.objects.filter(
             pk__in=ids[start : start + 900]
-        ).values_list("pk", "organisation_id", "debtor_postcode", "debtor_name", "kassenzeichen"):
+        ).values_list(
+            "pk",
+            "organisation_id",
+            "debtor_country",
+            "debtor_postcode",
+            "debtor_name",
+            "kassenzeichen",
+        ):
             organisation_ids.add(organisation_id)
-            keys.append((postcode, name.casefold(), kz, pk))
+            keys.append(
+                (*receivable_selectors.postal_order(country, postcode), name.casefold(), kz, pk)
+            )
     if len(organisation_ids) > 1:
         raise ValidationFailed(
             {"receivables": "Ein Druckauftrag enthält nur Forderungen einer Organisation."}
@@ -598,7 +607,13 @@ def print_notices(*, notices: Iterable[Notice], output: BinaryIO, actor: audit.A
     letters among them as delivered. Returns the number of letters."""
     found = sorted(
         notices,
-        key=lambda n: (n.receivable.debtor_postcode, n.receivable.debtor_name.casefold(), n.pk),
+        key=lambda n: (
+            *receivable_selectors.postal_order(
+                n.receivable.debtor_country, n.receivable.debtor_postcode
+            ),
+            n.receivable.debtor_name.casefold(),
+            n.pk,
+        ),
     )
     if not found:
         return 0

@@ -123,3 +123,9 @@ def taken_kassenzeichen(
         ).values_list("kassenzeichen", "id", "created_at")
         taken.update({kz: (pk, created) for kz, pk, created in rows})
     return taken
+
+
+def postal_order(country: str, postcode: str) -> tuple[bool, str, bool, str]:
+    """Where a letter goes in a print run: German addresses by postcode (as bulk mail is handed
+    in), then those abroad by country and postcode, letters without a postcode last."""
+    return (country != "DE", country, not postcode, postcode)
