@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rathauskasse.applications",
     "rathauskasse.payments",
     "rathauskasse.finance",
+    "rathauskasse.reconciliation",
     "rathauskasse.providers.sandbox",
     "rathauskasse.providers.xbezahldienste",
     "rathauskasse.api",
