@@ -51,6 +51,8 @@ def _amount(i: int) -> int:
 
 
 def _build_receivables(count: int) -> tuple[Any, list[str]]:
+    from rathauskasse.reconciliation.models import BankAccount
+
     from rathauskasse.core import audit
     from rathauskasse.organisations.services import (
         create_budget_line,
@@ -65,7 +67,6 @@ def _build_receivables(count: int) -> tuple[Any, list[str]]:
         NewReceivable,
         create_receivables_bulk,
     )
-    from rathauskasse.reconciliation.models import BankAccount
 
     actor = audit.Actor(label="bench")
     org = create_organisation(
@@ -159,7 +160,11 @@ def build_file(path: Path, lines: int, kassenzeichen: list[str]) -> dict[int, se
                 cents, text = _amount(target), f"Kassenzeichen {garbled}"
                 expected[n] = {target} if readable else set()
             elif bucket < 90:
-                several = [target, (target + lines) % receivables, (target + 2 * lines) % receivables]
+                several = [
+                    target,
+                    (target + lines) % receivables,
+                    (target + 2 * lines) % receivables,
+                ]
                 several = list(dict.fromkeys(several[: 2 + i % 2]))
                 cents = sum(_amount(k) for k in several)
                 text = "Sammelzahlung " + ", ".join(f"KZ {kassenzeichen[k]}" for k in several)
