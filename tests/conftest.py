@@ -9,6 +9,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django_tasks import default_task_backend
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from rathauskasse.core import clock
 from rathauskasse.core.models import User
@@ -19,6 +21,13 @@ from tests import factories
 from tests.support import DjangoClientTransport
 
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+# Properties must not depend on how busy the machine is: no deadline per example, and no
+# "too slow" health check (a loaded CI machine makes generation slow, not the code wrong).
+hypothesis_settings.register_profile(
+    "rathauskasse", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("rathauskasse")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
