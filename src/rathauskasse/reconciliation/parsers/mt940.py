@@ -1,0 +1,321 @@
+"""MT940 (SWIFT, with the German `:86:` subfields of the DFÜ agreement) via the `mt-940` package.
+
+The package reads the tags, the `:61:` statement line and the structured `:86:` (`?00`, `?20`–
+`?29` joined, `?30`–`?34`, and inside the purpose `EREF+`, `KREF+`, `MREF+`, `CRED+`, `SVWZ+`,
+`ABWA+`, ...). Around it this module does what the package leaves open:
+
+- it splits the file into statements at `:20:` and hands them over one at a time, so memory
+  grows with the largest statement, not with the file;
+- it checks the line wraps first and names the line that breaks them: a continuation line is
+  allowed after `:86:` and `:NS:` (free text) and after `:61:` (the amount or the supplementary
+  details may wrap, as the corpus's Sparkasse export shows), nowhere else;
+- it reads the amount itself from the `:61:` text, exactly, and requires the decimal comma
+  that every MT940 amount has: "CR5" followed by a wrapped "0990,05" would otherwise become 5;
+- it decodes each statement as UTF-8 and falls back to Latin-1, which every byte decodes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import mt940
+import mt940.models
+import mt940.tags
+
+from rathauskasse.reconciliation.lines import StatementError, StatementInfo, StatementLine
+from rathauskasse.reconciliation.parsers._common import comma_amount_cents, compact_iban
+
+_TAG_BYTES = re.compile(rb":(\d{2}[A-Z]?|NS):")
+#: Tags whose value may go on over several lines, and how many continuation lines each allows.
+_CONTINUATIONS = {"86": None, "NS": None, "61": 2}
+_IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
+_BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
+#: GVC (Geschäftsvorfallcode) of returns: 109 SEPA-Rücklastschrift, 159 SEPA-Retoure.
+_RETURN_CODES = frozenset({"109", "159"})
+_OPTIONS = mt940.Options.all()
+_STATEMENT_TAG = mt940.tags.Statement()
+
+
+@dataclass(slots=True)
+class _Block:
+    """One statement (`:20:` to the next `:20:`) as raw lines with their numbers."""
+
+    first_line: int
+    lines: list[tuple[int, bytes]] = field(default_factory=list)
+    #: (line number, value) of every :61:, in order.
+    statements: list[tuple[int, bytes]] = field(default_factory=list)
+
+
+def _line_error(number: int, message: str) -> StatementError:
+    return StatementError(f"MT940, Zeile {number}: {message}", line=number)
+
+
+def _shown(raw: bytes) -> str:
+    text = raw.decode("latin-1")
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[_Block]:
+    """The statements of the file, with the line wraps checked."""
+    block: _Block | None = None
+    tag: str | None = None
+    continued = 0
+    pending_colon = False
+    for number, raw_line in enumerate(stream, start=1):
+        line = raw_line.rstrip(b"\r\n").rstrip()
+        if line.startswith(b"{"):
+            # SWIFT envelope: {1:...}{2:...}{4: opens the text block, -} closes it.
+            _, found, rest = line.partition(b"{4:")
+            if not found:
+                continue
+            line = rest.strip()
+        if line in {b"", b"-", b"-}", b"}"}:
+            continue
+        if pending_colon:
+            # Some exports wrap right after the colon of a tag (":" / "86:..."); join it back.
+            line = b":" + line
+            pending_colon = False
+        elif line == b":":
+            pending_colon = True
+            continue
+        match = _TAG_BYTES.match(line)
+        if match is not None:
+            tag = match[1].decode("ascii")
+            continued = 0
+            if tag == "20" or block is None:
+                if block is not None:
+                    yield block
+                block = _Block(first_line=number)
+            block.lines.append((number, line))
+            if tag == "61":
+                block.statements.append((number, line[match.end() :]))
+            continue
+        if block is None or tag is None:
+            raise _line_error(
+                number, f"„{_shown(line)}“ steht vor dem ersten Feld; das ist keine MT940-Datei."
+            )
+        allowed = _CONTINUATIONS.get(tag, 0)
+        continued += 1
+        if allowed is not None and continued > allowed:
+            raise _line_error(
+                number,
+                f"„{_shown(line)}“ setzt das Feld :{tag}: fort, das keine Folgezeile haben "
+                "darf. Ist der Zeilenumbruch der Datei beschädigt?",
+            )
+        block.lines.append((number, line))
+        if tag == "61":
+            start, value = block.statements[-1]
+            block.statements[-1] = (start, value + b"\n" + line)
+    if block is not None:
+        yield block
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _cents(amount: object, *, where: str) -> int:
+    """A balance amount the package read (a signed Decimal) as cents, exactly."""
+    value = getattr(amount, "amount", None)
+    if not isinstance(value, decimal.Decimal) or not value.is_finite():
+        raise StatementError(f"{where}: Der Saldo ist nicht lesbar.", where=where)
+    cents = value * 100
+    if cents != cents.to_integral_value():
+        raise StatementError(f"{where}: Der Saldo enthält Bruchteile eines Cents.", where=where)
+    return int(cents)
+
+
+def _balance(data: dict[str, Any], keys: tuple[str, ...], *, where: str) -> tuple[int | None, Any]:
+    for key in keys:
+        balance = data.get(key)
+        if isinstance(balance, mt940.models.Balance) and balance.amount:
+            return _cents(balance.amount, where=where), balance.date
+    return None, None
+
+
+def _as_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return dt.date(value.year, value.month, value.day)
+    return None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        return ""
+    return " ".join(value.split())
+
+
+def _info(data: dict[str, Any], *, first_line: int) -> StatementInfo:
+    where = f"MT940, Auszug ab Zeile {first_line}"
+    reference = _text(data.get("transaction_reference"))
+    number = _text(data.get("statement_number"))
+    sequence = _text(data.get("sequence_number"))
+    statement_id = "/".join(part for part in (reference, number) if part)
+    if sequence:
+        statement_id += f"/{sequence}"
+    account = "".join(_text(data.get("account_identification")).split())
+    iban = compact_iban(account) if _IBAN.fullmatch(account.upper()) else ""
+    opening, opened = _balance(
+        data,
+        ("final_opening_balance", "opening_balance", "intermediate_opening_balance"),
+        where=f"{where}, Anfangssaldo",
+    )
+    closing, closed = _balance(
+        data,
+        ("final_closing_balance", "closing_balance", "intermediate_closing_balance"),
+        where=f"{where}, Schlusssaldo",
+    )
+    currency = ""
+    for key in ("final_opening_balance", "opening_balance", "final_closing_balance"):
+        balance = data.get(key)
+        amount = getattr(balance, "amount", None)
+        if isinstance(getattr(amount, "currency", None), str):
+            currency = amount.currency.strip().upper()  # type: ignore[union-attr]
+            break
+    return StatementInfo(
+        format="mt940",
+        statement_id=statement_id,
+        account_iban=iban,
+        account_number="" if iban else account,
+        currency=currency,
+        sequence_number=number,
+        from_date=_as_date(opened),
+        to_date=_as_date(closed),
+        opening_balance_cents=opening,
+        closing_balance_cents=closing,
+    )
+
+
+def _signed_amount(line_number: int, value: bytes) -> tuple[int, bool]:
+    """(signed cents, reversal) of a :61: value, read exactly from its text."""
+    text = _decode(value)
+    match = _STATEMENT_TAG.re.match(text)
+    if match is None:
+        raise _line_error(line_number, f"Das Feld :61: „{_shown(value)}“ ist nicht lesbar.")
+    raw_amount = match["amount"] or ""
+    if "," not in raw_amount:
+        raise _line_error(
+            line_number,
+            f"Der Betrag „{raw_amount}“ im Feld :61: hat kein Dezimalkomma. "
+            "Ist der Zeilenumbruch der Datei beschädigt?",
+        )
+    cents = comma_amount_cents(raw_amount, where=f"MT940, Zeile {line_number}")
+    mark = (match["status"] or "").upper()
+    # C and RD put money in, D and RC take it out; R* reverses an earlier booking.
+    sign = 1 if mark in {"C", "RD"} else -1
+    return sign * cents, mark.startswith("R")
+
+
+def _lines_of(block: _Block) -> Iterator[StatementLine]:
+    text = "\n".join(_decode(raw) for _, raw in block.lines)
+    transactions = mt940.models.Transactions(options=_OPTIONS)
+    try:
+        transactions.parse(text)
+    except StatementError:
+        raise
+    except Exception as exc:  # the package raises RuntimeError, ValueError, KeyError, ...
+        raise _library_error(block, exc) from exc
+    info = _info(transactions.data, first_line=block.first_line)
+    if len(transactions.transactions) != len(block.statements):
+        raise StatementError(
+            f"MT940, Auszug ab Zeile {block.first_line}: {len(block.statements)} Umsätze (:61:), "
+            f"aber {len(transactions.transactions)} gelesen; die Datei ist beschädigt."
+        )
+    for index, (transaction, (line_number, value)) in enumerate(
+        zip(transactions.transactions, block.statements, strict=True), start=1
+    ):
+        amount, reversal = _signed_amount(line_number, value)
+        yield _line(transaction.data, info, index=index, amount=amount, reversal=reversal)
+
+
+def _library_error(block: _Block, exc: Exception) -> StatementError:
+    """The package's error, turned into one that names the line it stumbled over."""
+    number = block.first_line
+    bad = exc.args[2] if len(exc.args) > 2 and isinstance(exc.args[2], str) else ""
+    if bad:
+        first = bad.split("\n", 1)[0].encode("utf-8", "replace")
+        for line_number, raw in block.lines:
+            if first and first in raw:
+                number = line_number
+                break
+        return _line_error(number, f"Das Feld „{bad[:60]}“ ist nicht lesbar.")
+    return _line_error(number, "Der Auszug ist nicht lesbar (beschädigte MT940-Datei).")
+
+
+def _line(
+    data: dict[str, Any], info: StatementInfo, *, index: int, amount: int, reversal: bool
+) -> StatementLine:
+    value_date = _as_date(data.get("date"))
+    booking_date = _as_date(data.get("entry_date")) or value_date
+    code = _text(data.get("transaction_code"))
+    posting_text = _text(data.get("posting_text"))
+    if code in _RETURN_CODES or "RUECKLASTSCHRIFT" in posting_text.upper().replace("Ü", "UE"):
+        reversal = True
+    account = "".join(_text(data.get("applicant_iban")).split()).upper()
+    bank = "".join(_text(data.get("applicant_bin")).split()).upper()
+    extra: list[tuple[str, str]] = []
+    iban = account if _IBAN.fullmatch(account) else ""
+    if account and not iban:
+        extra.append(("counterparty_account", account))
+    bic = bank if _BIC.fullmatch(bank) else ""
+    if bank and not bic:
+        extra.append(("counterparty_bank_code", bank))
+    customer = _text(data.get("customer_reference"))
+    if customer.upper() == "NONREF":
+        customer = ""
+    purpose = data.get("purpose")
+    if purpose is None and "transaction_details" in data:
+        purpose = data["transaction_details"]  # unstructured :86:
+    for key, label in (
+        ("prima_nota", "prima_nota"),
+        ("additional_purpose", "additional_purpose"),
+        ("purpose_code", "purpose_code"),
+        ("extra_details", "supplementary_details"),
+        ("id", "transaction_type"),
+    ):
+        value = _text(data.get(key))
+        if value:
+            extra.append((label, value))
+    return StatementLine(
+        statement=info,
+        entry_index=index,
+        transaction_index=0,
+        amount_cents=amount,
+        currency=_text(data.get("currency")).upper() or info.currency,
+        booking_date=booking_date,
+        value_date=value_date,
+        reversal=reversal,
+        return_reason=_text(data.get("return_debit_notes")),
+        remittance_text=_text(purpose),
+        end_to_end_id=_text(data.get("end_to_end_reference")),
+        account_servicer_reference=_text(data.get("bank_reference")),
+        customer_reference=customer,
+        mandate_id=_text(data.get("additional_position_reference")),
+        creditor_id=_text(data.get("applicant_creditor_id")),
+        counterparty_name=_text(data.get("applicant_name")),
+        counterparty_iban=iban,
+        counterparty_bic=bic,
+        ultimate_party_name=_text(data.get("deviate_applicant"))
+        or _text(data.get("deviate_recipient")),
+        bank_transaction_code=code or _text(data.get("id")),
+        additional_info=posting_text,
+        extra=tuple(extra),
+    )
+
+
+def parse_mt940(stream: IO[bytes]) -> Iterator[StatementLine]:
+    """Every line of an MT940 file, statement by statement."""
+    seen = False
+    for block in _blocks(stream):
+        seen = True
+        yield from _lines_of(block)
+    if not seen:
+        raise StatementError("Die MT940-Datei enthält keinen Auszug.")
