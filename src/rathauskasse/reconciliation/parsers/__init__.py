@@ -113,6 +113,16 @@ def _too_large(limit: int) -> StatementError:
     )
 
 
+def _why(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "gibt es nicht"
+    if isinstance(exc, IsADirectoryError):
+        return "ist ein Verzeichnis"
+    if isinstance(exc, PermissionError):
+        return "darf nicht gelesen werden"
+    return "lässt sich nicht lesen"
+
+
 def _size_of(stream: IO[bytes]) -> int | None:
     try:
         return os.fstat(stream.fileno()).st_size
@@ -147,9 +157,7 @@ def parse(
                 raise _too_large(max_bytes)
             stream = path.open("rb")
         except OSError as exc:
-            raise StatementError(
-                f"Die Datei {path.name} lässt sich nicht lesen: {exc.strerror}."
-            ) from exc
+            raise StatementError(f"Die Datei {path.name} {_why(exc)}.") from exc
         with stream:
             yield from _parse_stream(stream, csv_profile, max_bytes)
         return
@@ -165,7 +173,7 @@ def _parse_stream(
     try:
         head = stream.read(DETECT_BYTES)
     except OSError as exc:
-        raise StatementError(f"Die Datei lässt sich nicht lesen: {exc.strerror}.") from exc
+        raise StatementError(f"Die Datei {_why(exc)}.") from exc
     if not isinstance(head, bytes):
         raise StatementError("Die Datei muss als Bytes gelesen werden, nicht als Text.")
     if not head.strip():
@@ -180,4 +188,4 @@ def _parse_stream(
         else:
             yield from parse_csv(limited, profile=csv_profile, head=head)
     except OSError as exc:
-        raise StatementError(f"Die Datei lässt sich nicht lesen: {exc.strerror}.") from exc
+        raise StatementError(f"Die Datei {_why(exc)}.") from exc

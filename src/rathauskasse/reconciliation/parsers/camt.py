@@ -33,6 +33,13 @@ from rathauskasse.reconciliation.parsers._common import (
 
 _CHUNK = 1 << 16
 _STATEMENT_TAGS = frozenset({"Stmt", "Rpt", "Ntfctn"})
+#: Parts of an entry no line field comes from; the index does not descend into them.
+_UNREAD = frozenset(
+    {"PstlAdr", "RltdDts", "RltdPric", "RltdQties", "Tax", "FinInstrmId", "CorpActn", "CardTx",
+     "SfkpgAcct", "CshDpst", "RfrdDocInf", "RfrdDocAmt", "Purp", "InstdAmt", "CcyXchg", "CtctDtls",
+     "RltdAcct", "TechInptChanl", "Intrst", "NtryDtlsAddtlInf", "AddtlInfInd"}
+)  # fmt: skip
+_STOP_AT_TRANSACTIONS = _UNREAD | {"TxDtls"}
 _MESSAGE_FORMATS = {
     "BkToCstmrAcctRpt": "camt.052",
     "BkToCstmrStmt": "camt.053",
@@ -52,30 +59,94 @@ def _local(tag: object) -> str:
 
 
 def _child(elem: Element | None, *path: str) -> Element | None:
-    """The first element along `path` (local names), or None."""
+    """The first element along `path` (local names, any namespace), or None."""
     for name in path:
         if elem is None:
             return None
-        found = None
-        for child in elem:
-            if _local(child.tag) == name:
-                found = child
-                break
-        elem = found
+        # lxml matches "{*}name" in C, in any namespace and in none.
+        elem = next(elem.iterchildren(_ANY_NS[name]), None)
     return elem
 
 
 def _children(elem: Element | None, name: str) -> list[Element]:
     if elem is None:
         return []
-    return [child for child in elem if _local(child.tag) == name]
+    return list(elem.iterchildren(_ANY_NS[name]))
 
 
 def _text(elem: Element | None, *path: str) -> str:
     found = _child(elem, *path)
-    if found is None or found.text is None:
+    if found is None:
         return ""
-    return " ".join(found.text.split())
+    text = found.text
+    if not text:
+        return ""
+    return " ".join(text.split())
+
+
+class _AnyNamespace(dict[str, str]):
+    def __missing__(self, name: str) -> str:
+        self[name] = value = "{*}" + name
+        return value
+
+
+_ANY_NS = _AnyNamespace()
+
+
+class _Index:
+    """Every element below one entry (or one TxDtls) by its path of local names.
+
+    One walk over the subtree is far cheaper than looking each value up on its own (lxml has
+    to build a matcher for every lookup), and a path like "RltdPties/Dbtr/Pty/Nm" reads the
+    same in every namespace.
+    """
+
+    __slots__ = ("paths",)
+
+    def __init__(self, elem: Element | None, stop: frozenset[str] = frozenset()) -> None:
+        self.paths: dict[str, list[Element]] = {}
+        if elem is not None:
+            self._walk(elem, "", stop)
+
+    def _walk(self, elem: Element, prefix: str, stop: frozenset[str]) -> None:
+        paths = self.paths
+        for child in elem:
+            tag = child.tag
+            if tag.__class__ is not str:  # a comment or processing instruction
+                continue
+            local = tag[tag.find("}") + 1 :]
+            path = prefix + local
+            found = paths.get(path)
+            if found is None:
+                paths[path] = [child]
+            else:
+                found.append(child)
+            if local not in stop and len(child):
+                self._walk(child, path + "/", stop)
+
+    def first(self, path: str) -> Element | None:
+        found = self.paths.get(path)
+        return found[0] if found else None
+
+    def all(self, path: str) -> list[Element]:
+        return self.paths.get(path, [])
+
+    def text(self, *paths: str) -> str:
+        """The text of the first of `paths` that has one, whitespace collapsed."""
+        for path in paths:
+            found = self.paths.get(path)
+            if found:
+                text = found[0].text
+                if text and not text.isspace():
+                    return " ".join(text.split())
+        return ""
+
+    def texts(self, path: str) -> list[str]:
+        return [
+            " ".join(item.text.split())
+            for item in self.paths.get(path, ())
+            if item.text and not item.text.isspace()
+        ]
 
 
 @dataclass(slots=True)
@@ -109,56 +180,44 @@ def _signed(amount_elem: Element | None, indicator: str, *, where: str) -> tuple
     )
 
 
-def _charges_cents(charges: Element | None, *, where: str) -> int:
-    if charges is None:
-        return 0
-    total = _child(charges, "TtlChrgsAndTaxAmt")
+def _charges_cents(index: _Index, *, where: str) -> int:
+    total = index.first("Chrgs/TtlChrgsAndTaxAmt")
     if total is not None:
         return iso_amount_cents(total.text, where=f"{where}, Gebühren")
     # .001.03 and later list records; .001.02 lists the amounts directly.
-    amounts = [_child(record, "Amt") for record in _children(charges, "Rcrd")]
-    amounts += _children(charges, "Amt")
-    return sum(
-        iso_amount_cents(amount.text, where=f"{where}, Gebühren")
-        for amount in amounts
-        if amount is not None
-    )
+    amounts = index.all("Chrgs/Rcrd/Amt") + index.all("Chrgs/Amt")
+    return sum(iso_amount_cents(amount.text, where=f"{where}, Gebühren") for amount in amounts)
 
 
-def _bank_code(code: Element | None) -> str:
-    if code is None:
-        return ""
-    domain = _child(code, "Domn")
-    if domain is not None:
-        parts = [
-            _text(domain, "Cd"),
-            _text(domain, "Fmly", "Cd"),
-            _text(domain, "Fmly", "SubFmlyCd"),
-        ]
+def _bank_code(index: _Index) -> str:
+    if index.first("BkTxCd/Domn") is not None:
+        parts = (
+            index.text("BkTxCd/Domn/Cd"),
+            index.text("BkTxCd/Domn/Fmly/Cd"),
+            index.text("BkTxCd/Domn/Fmly/SubFmlyCd"),
+        )
         return "/".join(part for part in parts if part)
-    return _text(code, "Prtry", "Cd")
+    return index.text("BkTxCd/Prtry/Cd")
 
 
-def _party_name(party: Element | None) -> str:
+def _party_name(index: _Index, party: str) -> str:
     # .001.08 and later wrap the party in Pty (or Agt for a bank).
-    return (
-        _text(party, "Nm") or _text(party, "Pty", "Nm") or _text(party, "Agt", "FinInstnId", "Nm")
+    return index.text(f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
+
+
+def _iban(index: _Index, account: str) -> str:
+    return compact_iban(index.text(f"{account}/Id/IBAN"))
+
+
+def _bic(index: _Index, agent: str) -> str:
+    return index.text(f"{agent}/FinInstnId/BICFI", f"{agent}/FinInstnId/BIC").upper()
+
+
+def _creditor_id(index: _Index) -> str:
+    others = index.all("RltdPties/Cdtr/Id/PrvtId/Othr") + index.all(
+        "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"
     )
-
-
-def _iban(account: Element | None) -> str:
-    return compact_iban(_text(account, "Id", "IBAN"))
-
-
-def _bic(agent: Element | None) -> str:
-    return (_text(agent, "FinInstnId", "BICFI") or _text(agent, "FinInstnId", "BIC")).upper()
-
-
-def _creditor_id(parties: Element | None) -> str:
-    creditor = _child(parties, "Cdtr")
-    if creditor is not None and _child(creditor, "Pty") is not None:
-        creditor = _child(creditor, "Pty")
-    for other in _children(_child(creditor, "Id", "PrvtId"), "Othr"):
+    for other in others:
         if _text(other, "SchmeNm", "Prtry").upper() == "SEPA":
             return _text(other, "Id")
     return ""
@@ -184,7 +243,7 @@ class _Statement:
         statement_id = _text(elem, "Id")
         where = f"Auszug „{statement_id}“"
         account = _child(elem, "Acct")
-        iban = _iban(account)
+        iban = compact_iban(_text(account, "Id", "IBAN"))
         number = "" if iban else _text(account, "Id", "Othr", "Id")
         currency = _text(account, "Ccy").upper()
         opening: int | None = None
@@ -228,36 +287,33 @@ def _created_at(text: str, *, where: str) -> dt.datetime | None:
 
 def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator[StatementLine]:
     where = str(place)
-    indicator = _text(entry, "CdtDbtInd")
-    amount, currency = _signed(_child(entry, "Amt"), indicator, where=where)
+    index = _Index(entry, stop=_STOP_AT_TRANSACTIONS)
+    indicator = index.text("CdtDbtInd")
+    amount, currency = _signed(index.first("Amt"), indicator, where=where)
     currency = currency or info.currency
     if not currency:
         raise StatementError(f"{where}: Die Währung des Betrags fehlt.", where=where)
-    reversal = _text(entry, "RvslInd").lower() in {"true", "1"}
-    booking = iso_date(
-        _text(entry, "BookgDt", "Dt") or _text(entry, "BookgDt", "DtTm"), where=where
-    )
-    value = iso_date(_text(entry, "ValDt", "Dt") or _text(entry, "ValDt", "DtTm"), where=where)
-    details = _children(entry, "NtryDtls")
-    transactions = [tx for group in details for tx in _children(group, "TxDtls")]
+    reversal = index.text("RvslInd").lower() in {"true", "1"}
+    booking = iso_date(index.text("BookgDt/Dt", "BookgDt/DtTm"), where=where)
+    value = iso_date(index.text("ValDt/Dt", "ValDt/DtTm"), where=where)
+    transactions = index.all("NtryDtls/TxDtls")
     declared = 0
-    for group in details:
-        count = _text(group, "Btch", "NbOfTxs")
-        if count:
-            if not count.isdigit():
-                raise StatementError(f"{where}: NbOfTxs „{count[:20]}“ ist keine Zahl.")
-            declared += int(count)
-    status = _text(entry, "Sts", "Cd") or _text(entry, "Sts")
+    for count in index.texts("NtryDtls/Btch/NbOfTxs"):
+        if not count.isdigit():
+            raise StatementError(f"{where}: NbOfTxs „{count[:20]}“ ist keine Zahl.", where=where)
+        declared += int(count)
+    status = index.text("Sts/Cd", "Sts")
     extra: list[tuple[str, str]] = []
     if status and status != "BOOK":
         extra.append(("status", status))
-    entry_reference = _text(entry, "NtryRef")
-    entry_code = _bank_code(_child(entry, "BkTxCd"))
-    entry_ref = _text(entry, "AcctSvcrRef")
-    entry_info = _text(entry, "AddtlNtryInf")
-    entry_charges = _charges_cents(_child(entry, "Chrgs"), where=where)
+    entry_reference = index.text("NtryRef")
+    entry_code = _bank_code(index)
+    entry_ref = index.text("AcctSvcrRef")
+    entry_info = index.text("AddtlNtryInf")
+    entry_charges = _charges_cents(index, where=where)
+    tx_indexes = [_Index(tx, stop=_UNREAD) for tx in transactions]
 
-    amounts = [_transaction_amount(tx, currency) for tx in transactions]
+    amounts = [_transaction_amount(tx, currency) for tx in tx_indexes]
     splittable = len(transactions) > 1 and all(
         isinstance(found, etree._Element) for found in amounts
     )
@@ -275,7 +331,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
         fields = _merged(
             [
                 _transaction_fields(tx, indicator=indicator, reversal=reversal, where=where)
-                for tx in transactions
+                for tx in tx_indexes
             ]
         )
         yield fields.line(
@@ -300,10 +356,10 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
 
     lines = []
     total = 0
-    for index, (tx, tx_amount) in enumerate(zip(transactions, amounts, strict=True), start=1):
-        tx_where = f"{where}, Transaktion {index}"
+    for number, (tx, tx_amount) in enumerate(zip(tx_indexes, amounts, strict=True), start=1):
+        tx_where = f"{where}, Transaktion {number}"
         assert isinstance(tx_amount, etree._Element)  # splittable says so
-        tx_indicator = _text(tx, "CdtDbtInd") or indicator
+        tx_indicator = tx.text("CdtDbtInd") or indicator
         tx_cents, _ = _signed(tx_amount, tx_indicator, where=tx_where)
         total += tx_cents
         fields = _transaction_fields(tx, indicator=tx_indicator, reversal=reversal, where=tx_where)
@@ -311,7 +367,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
             fields.line(
                 info,
                 entry_index=place.entry_index,
-                transaction_index=index,
+                transaction_index=number,
                 amount_cents=tx_cents,
                 currency=currency,
                 booking_date=booking,
@@ -336,14 +392,17 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
     yield from lines
 
 
-def _transaction_amount(tx: Element, currency: str) -> Element | str:
+def _transaction_amount(tx: _Index, currency: str) -> Element | str:
     """The transaction's amount in the entry's currency; "none" or "foreign" when it has none."""
-    candidates = [
-        _child(tx, "Amt"),
-        _child(tx, "AmtDtls", "TxAmt", "Amt"),
-        _child(tx, "AmtDtls", "CntrValAmt", "Amt"),
+    present = [
+        found
+        for found in (
+            tx.first("Amt"),
+            tx.first("AmtDtls/TxAmt/Amt"),
+            tx.first("AmtDtls/CntrValAmt/Amt"),
+        )
+        if found is not None
     ]
-    present = [found for found in candidates if found is not None]
     for found in present:
         if (found.get("Ccy") or currency).strip().upper() == currency:
             return found
@@ -377,7 +436,7 @@ def _euro(cents: int) -> str:
     return f"{sign}{whole:,}".replace(",", ".") + f",{part:02d} €"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built for every line, and frozen init is slow
 class _TxFields:
     """What one TxDtls says (all empty for an entry without one)."""
 
@@ -449,76 +508,53 @@ class _TxFields:
         )
 
 
-def _transaction_fields(
-    tx: Element | None, *, indicator: str, reversal: bool, where: str
-) -> _TxFields:
+def _transaction_fields(tx: _Index, *, indicator: str, reversal: bool, where: str) -> _TxFields:
     """The StatementLine fields one TxDtls gives (all empty without one)."""
-    refs = _child(tx, "Refs")
-    parties = _child(tx, "RltdPties")
-    agents = _child(tx, "RltdAgts")
-    remittance = _child(tx, "RmtInf")
     # The counterparty is who paid a credit or received a debit; a reversal turns the booking
     # around, but the party is still the one of the original payment.
     paid_in = (indicator == "CRDT") != reversal
     side, other = ("Dbtr", "Cdtr") if paid_in else ("Cdtr", "Dbtr")
-    name = _party_name(_child(parties, side))
-    iban = _iban(_child(parties, f"{side}Acct"))
-    bic = _bic(_child(agents, f"{side}Agt"))
+    name = _party_name(tx, f"RltdPties/{side}")
+    iban = _iban(tx, f"RltdPties/{side}Acct")
+    bic = _bic(tx, f"RltdAgts/{side}Agt")
     if not (name or iban):
-        name = _party_name(_child(parties, other))
-        iban = _iban(_child(parties, f"{other}Acct"))
-        bic = bic or _bic(_child(agents, f"{other}Agt"))
-    ultimate = _party_name(_child(parties, f"Ultmt{side}"))
-    unstructured = [
-        " ".join(item.text.split()) for item in _children(remittance, "Ustrd") if item.text
+        name = _party_name(tx, f"RltdPties/{other}")
+        iban = _iban(tx, f"RltdPties/{other}Acct")
+        bic = bic or _bic(tx, f"RltdAgts/{other}Agt")
+    extra: list[tuple[str, str]] = [
+        ("additional_remittance", text) for text in tx.texts("RmtInf/Strd/AddtlRmtInf")
     ]
-    structured_refs = []
-    extra: list[tuple[str, str]] = []
-    for block in _children(remittance, "Strd"):
-        reference = _text(block, "CdtrRefInf", "Ref")
-        if reference:
-            structured_refs.append(reference)
-        additional = " ".join(
-            " ".join(item.text.split()) for item in _children(block, "AddtlRmtInf") if item.text
-        )
-        if additional:
-            extra.append(("additional_remittance", additional))
-    return_info = _child(tx, "RtrInf")
-    return_reason = _text(return_info, "Rsn", "Cd") or _text(return_info, "Rsn", "Prtry")
-    return_text = " ".join(
-        " ".join(item.text.split()) for item in _children(return_info, "AddtlInf") if item.text
-    )
+    return_text = " ".join(tx.texts("RtrInf/AddtlInf"))
     if return_text:
         extra.append(("return_info", return_text))
     for key in ("PmtInfId", "TxId", "MsgId"):
-        value = _text(refs, key)
+        value = tx.text(f"Refs/{key}")
         if value:
             extra.append((key, value))
-    if parties is not None:
-        other_iban = _iban(_child(parties, f"{other}Acct"))
-        if other_iban and other_iban != iban:
-            extra.append((f"{other.lower()}_iban", other_iban))
+    other_iban = _iban(tx, f"RltdPties/{other}Acct")
+    if other_iban and other_iban != iban:
+        extra.append((f"{other.lower()}_iban", other_iban))
     return _TxFields(
-        charges_cents=_charges_cents(_child(tx, "Chrgs"), where=where),
-        bank_transaction_code=_bank_code(_child(tx, "BkTxCd")),
-        account_servicer_reference=_text(refs, "AcctSvcrRef"),
-        additional_info=_text(tx, "AddtlTxInf"),
-        return_reason=return_reason,
-        remittance_text=" ".join(unstructured),
-        structured_reference=" ".join(structured_refs),
-        end_to_end_id=_text(refs, "EndToEndId"),
-        customer_reference=_text(refs, "InstrId"),
-        mandate_id=_text(refs, "MndtId"),
-        creditor_id=_creditor_id(parties),
+        charges_cents=_charges_cents(tx, where=where),
+        bank_transaction_code=_bank_code(tx),
+        account_servicer_reference=tx.text("Refs/AcctSvcrRef"),
+        additional_info=tx.text("AddtlTxInf"),
+        return_reason=tx.text("RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry"),
+        remittance_text=" ".join(tx.texts("RmtInf/Ustrd")),
+        structured_reference=" ".join(tx.texts("RmtInf/Strd/CdtrRefInf/Ref")),
+        end_to_end_id=tx.text("Refs/EndToEndId"),
+        customer_reference=tx.text("Refs/InstrId"),
+        mandate_id=tx.text("Refs/MndtId"),
+        creditor_id=_creditor_id(tx),
         counterparty_name=name,
         counterparty_iban=iban,
         counterparty_bic=bic,
-        ultimate_party_name=ultimate,
+        ultimate_party_name=_party_name(tx, f"RltdPties/Ultmt{side}"),
         extra=tuple(extra),
     )
 
 
-_EMPTY = _transaction_fields(None, indicator="CRDT", reversal=False, where="")
+_EMPTY = _transaction_fields(_Index(None), indicator="CRDT", reversal=False, where="")
 
 
 def _format_of(elem: Element, message: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ from rathauskasse.reconciliation.lines import StatementError, StatementInfo, Sta
 from rathauskasse.reconciliation.parsers._common import comma_amount_cents, compact_iban
 
 _TAG_BYTES = re.compile(rb":(\d{2}[A-Z]?|NS):")
+_TAG_TEXT = re.compile(r":(\d{2}[A-Z]?|NS):")
+#: One purpose line (?20 to ?28) that another purpose line follows.
+_PURPOSE_LINE = re.compile(r"\?2\d([^?]*)(?=\?2[1-9])")
+_PURPOSE_WIDTH = 27
 #: Tags whose value may go on over several lines, and how many continuation lines each allows.
 _CONTINUATIONS = {"86": None, "NS": None, "61": 2}
 _IBAN = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}")
@@ -38,17 +43,50 @@ _BIC = re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
 #: GVC (Geschäftsvorfallcode) of returns: 109 SEPA-Rücklastschrift, 159 SEPA-Retoure.
 _RETURN_CODES = frozenset({"109", "159"})
 _OPTIONS = mt940.Options.all()
+# The package logs every tag it cannot match at ERROR, with its regular expression; the same
+# failure reaches the caller as a StatementError naming the line, so the log would only repeat
+# it in English (and, with no logging set up, on the terminal of `parse_statement`).
+_PACKAGE_LOG = logging.getLogger("mt940.tags")
+_PACKAGE_LOG.addHandler(logging.NullHandler())
+_PACKAGE_LOG.propagate = False
 _STATEMENT_TAG = mt940.tags.Statement()
+
+
+_Lines = list[tuple[int, bytes]]
+#: How many transactions go to the package at once: its objects for a whole statement of a
+#: large account take hundreds of MB; a few hundred at a time keep memory flat.
+_CHUNK = 200
 
 
 @dataclass(slots=True)
 class _Block:
-    """One statement (`:20:` to the next `:20:`) as raw lines with their numbers."""
+    """One statement (`:20:` to the next `:20:`) as raw lines with their numbers: the tags
+    before the first :61:, each transaction (:61: with its :86:), and the tags after them."""
 
     first_line: int
-    lines: list[tuple[int, bytes]] = field(default_factory=list)
+    head: _Lines = field(default_factory=list)
+    transactions: list[_Lines] = field(default_factory=list)
+    tail: _Lines = field(default_factory=list)
     #: (line number, value) of every :61:, in order.
     statements: list[tuple[int, bytes]] = field(default_factory=list)
+    current: _Lines | None = None  # where the next continuation line goes
+
+    def add_tag(self, tag: str, number: int, line: bytes) -> None:
+        if tag == "61":
+            self.current = [(number, line)]
+            self.transactions.append(self.current)
+            return
+        if tag in {"86", "NS"} and self.transactions and not self.tail:
+            self.current = self.transactions[-1]
+        else:
+            self.current = self.tail if self.transactions else self.head
+        self.current.append((number, line))
+
+    def lines(self) -> Iterator[tuple[int, bytes]]:
+        yield from self.head
+        for transaction in self.transactions:
+            yield from transaction
+        yield from self.tail
 
 
 def _line_error(number: int, message: str) -> StatementError:
@@ -91,7 +129,7 @@ def _blocks(stream: IO[bytes]) -> Iterator[_Block]:
                 if block is not None:
                     yield block
                 block = _Block(first_line=number)
-            block.lines.append((number, line))
+            block.add_tag(tag, number, line)
             if tag == "61":
                 block.statements.append((number, line[match.end() :]))
             continue
@@ -107,7 +145,8 @@ def _blocks(stream: IO[bytes]) -> Iterator[_Block]:
                 f"„{_shown(line)}“ setzt das Feld :{tag}: fort, das keine Folgezeile haben "
                 "darf. Ist der Zeilenumbruch der Datei beschädigt?",
             )
-        block.lines.append((number, line))
+        assert block.current is not None  # a tag came first
+        block.current.append((number, line))
         if tag == "61":
             start, value = block.statements[-1]
             block.statements[-1] = (start, value + b"\n" + line)
@@ -214,26 +253,65 @@ def _signed_amount(line_number: int, value: bytes) -> tuple[int, bool]:
     return sign * cents, mark.startswith("R")
 
 
-def _lines_of(block: _Block) -> Iterator[StatementLine]:
-    text = "\n".join(_decode(raw) for _, raw in block.lines)
+def _spaced_purpose(details: str) -> str:
+    """Mark where a purpose line ended short of its 27 characters.
+
+    `?20`-`?29` are lines of 27 characters each; a text that fills a line goes on in the next
+    (joined without a space: "Strukturier" + "ter"), but a shorter line ended there on purpose
+    ("ABRECHNUNG" / "NR. 28"), and the package would glue the words together.
+    """
+    return _PURPOSE_LINE.sub(
+        lambda match: match[0] + " " if len(match[1]) < _PURPOSE_WIDTH else match[0], details
+    )
+
+
+def _text_of(lines: Iterator[tuple[int, bytes]]) -> str:
+    """Lines as the package reads them, each :86: on one line with its purpose spaced."""
+    groups: list[list[str]] = []
+    for _, raw in lines:
+        text = _decode(raw)
+        if _TAG_TEXT.match(text) or not groups:
+            groups.append([text])
+        else:
+            groups[-1].append(text)
+    out = []
+    for group in groups:
+        if group[0].startswith(":86:"):
+            # The package joins the physical lines of :86: without a separator, too.
+            out.append(":86:" + _spaced_purpose("".join(group)[4:]))
+        else:
+            out.extend(group)
+    return "\n".join(out)
+
+
+def _package_parse(block: _Block, lines: Iterator[tuple[int, bytes]]) -> mt940.models.Transactions:
     transactions = mt940.models.Transactions(options=_OPTIONS)
     try:
-        transactions.parse(text)
-    except StatementError:
-        raise
+        transactions.parse(_text_of(lines))
     except Exception as exc:  # the package raises RuntimeError, ValueError, KeyError, ...
         raise _library_error(block, exc) from exc
-    info = _info(transactions.data, first_line=block.first_line)
-    if len(transactions.transactions) != len(block.statements):
-        raise StatementError(
-            f"MT940, Auszug ab Zeile {block.first_line}: {len(block.statements)} Umsätze (:61:), "
-            f"aber {len(transactions.transactions)} gelesen; die Datei ist beschädigt."
-        )
-    for index, (transaction, (line_number, value)) in enumerate(
-        zip(transactions.transactions, block.statements, strict=True), start=1
-    ):
-        amount, reversal = _signed_amount(line_number, value)
-        yield _line(transaction.data, info, index=index, amount=amount, reversal=reversal)
+    return transactions
+
+
+def _lines_of(block: _Block) -> Iterator[StatementLine]:
+    # The statement's own tags first (its closing balance is at the end of it), then its
+    # transactions a chunk at a time, each with the opening tags that give their currency.
+    statement = _package_parse(block, iter([*block.head, *block.tail]))
+    info = _info(statement.data, first_line=block.first_line)
+    index = 0
+    for start in range(0, len(block.transactions), _CHUNK):
+        chunk = block.transactions[start : start + _CHUNK]
+        parsed = _package_parse(block, iter([*block.head, *(line for tx in chunk for line in tx)]))
+        marks = block.statements[start : start + _CHUNK]
+        if len(parsed.transactions) != len(marks):
+            raise StatementError(
+                f"MT940, Auszug ab Zeile {block.first_line}: {len(block.statements)} Umsätze "
+                "(:61:), aber nicht alle lesbar; die Datei ist beschädigt."
+            )
+        for transaction, (line_number, value) in zip(parsed.transactions, marks, strict=True):
+            index += 1
+            amount, reversal = _signed_amount(line_number, value)
+            yield _line(transaction.data, info, index=index, amount=amount, reversal=reversal)
 
 
 def _library_error(block: _Block, exc: Exception) -> StatementError:
@@ -242,7 +320,7 @@ def _library_error(block: _Block, exc: Exception) -> StatementError:
     bad = exc.args[2] if len(exc.args) > 2 and isinstance(exc.args[2], str) else ""
     if bad:
         first = bad.split("\n", 1)[0].encode("utf-8", "replace")
-        for line_number, raw in block.lines:
+        for line_number, raw in block.lines():
             if first and first in raw:
                 number = line_number
                 break
@@ -268,7 +346,10 @@ def _line(
     bic = bank if _BIC.fullmatch(bank) else ""
     if bank and not bic:
         extra.append(("counterparty_bank_code", bank))
-    customer = _text(data.get("customer_reference"))
+    # The package appends the :86: KREF to the :61: customer reference on a new line; the
+    # :86: one is the whole reference, the :61: one often just its first 16 characters.
+    customer = _text(str(data.get("customer_reference") or "").rsplit("\n", 1)[-1])
+    customer = customer.removeprefix("KREF+").strip()
     if customer.upper() == "NONREF":
         customer = ""
     purpose = data.get("purpose")
