@@ -135,3 +135,18 @@ def test_short_purpose_lines_keep_their_word_boundary_and_full_lines_join() -> N
     [line] = lines_of(mt940(body))
 
     assert line.remittance_text == "Strukturierter Verwendungszweck Zeile zwei"
+
+
+def test_a_statement_longer_than_one_chunk_keeps_every_line_in_order() -> None:
+    body = "".join(
+        f":61:2612011201C{number},00NTRFNONREF//B{number}\r\n:86:166?20SVWZ+KZ {number}\r\n"
+        for number in range(1, 1202)
+    )
+
+    lines = lines_of(mt940(body))
+
+    assert [line.entry_index for line in lines] == list(range(1, 1202))
+    assert [line.amount_cents for line in lines] == [n * 100 for n in range(1, 1202)]
+    assert lines[-1].remittance_text == "KZ 1201"
+    assert lines[-1].account_servicer_reference == "B1201"
+    assert all(line.statement.closing_balance_cents == 101000 for line in lines)

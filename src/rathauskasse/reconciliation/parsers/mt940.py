@@ -4,8 +4,9 @@ The package reads the tags, the `:61:` statement line and the structured `:86:` 
 `?29` joined, `?30`–`?34`, and inside the purpose `EREF+`, `KREF+`, `MREF+`, `CRED+`, `SVWZ+`,
 `ABWA+`, ...). Around it this module does what the package leaves open:
 
-- it splits the file into statements at `:20:` and hands them over one at a time, so memory
-  grows with the largest statement, not with the file;
+- it splits the file into statements at `:20:`, keeps each statement's transactions in a
+  spooled temporary file until its closing balance is read, and hands them to the package a
+  few hundred at a time, so memory does not grow with the file or the statement;
 - it checks the line wraps first and names the line that breaks them: a continuation line is
   allowed after `:86:` and `:NS:` (free text) and after `:61:` (the amount or the supplementary
   details may wrap, as the corpus's Sparkasse export shows), nowhere else;
@@ -20,6 +21,7 @@ import datetime as dt
 import decimal
 import logging
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -56,35 +58,59 @@ _Lines = list[tuple[int, bytes]]
 #: How many transactions go to the package at once: its objects for a whole statement of a
 #: large account take hundreds of MB; a few hundred at a time keep memory flat.
 _CHUNK = 200
+#: A statement's transactions wait in memory up to this size, then in a temporary file: the
+#: closing balance comes after them, and every line carries it.
+_SPOOL_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(slots=True)
 class _Block:
-    """One statement (`:20:` to the next `:20:`) as raw lines with their numbers: the tags
-    before the first :61:, each transaction (:61: with its :86:), and the tags after them."""
+    """One statement (`:20:` to the next `:20:`): the statement's own tags with their line
+    numbers, and its transactions (:61: with its :86:) spooled until the statement ends."""
 
     first_line: int
     head: _Lines = field(default_factory=list)
-    transactions: list[_Lines] = field(default_factory=list)
     tail: _Lines = field(default_factory=list)
-    #: (line number, value) of every :61:, in order.
-    statements: list[tuple[int, bytes]] = field(default_factory=list)
-    current: _Lines | None = None  # where the next continuation line goes
+    spool: IO[bytes] = field(
+        default_factory=lambda: tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+    )
+    count: int = 0
+    in_transaction: bool = False
+    current: _Lines | None = None  # where a continuation line goes; None: the spool
 
     def add_tag(self, tag: str, number: int, line: bytes) -> None:
-        if tag == "61":
-            self.current = [(number, line)]
-            self.transactions.append(self.current)
+        if tag == "61" or (tag in {"86", "NS"} and self.in_transaction):
+            self.count += tag == "61"
+            self.in_transaction = True
+            self.current = None
+            self.spool.write(b"%d %s\n" % (number, line))
             return
-        if tag in {"86", "NS"} and self.transactions and not self.tail:
-            self.current = self.transactions[-1]
-        else:
-            self.current = self.tail if self.transactions else self.head
+        self.in_transaction = False
+        self.current = self.tail if self.count else self.head
         self.current.append((number, line))
+
+    def add_continuation(self, number: int, line: bytes) -> None:
+        if self.current is None:
+            self.spool.write(b"%d %s\n" % (number, line))
+        else:
+            self.current.append((number, line))
+
+    def transactions(self) -> Iterator[_Lines]:
+        """Each :61: with the lines that belong to it, read back from the spool."""
+        self.spool.seek(0)
+        group: _Lines = []
+        for raw in self.spool:
+            number, _, line = raw.rstrip(b"\n").partition(b" ")
+            if line.startswith(b":61:") and group:
+                yield group
+                group = []
+            group.append((int(number), line))
+        if group:
+            yield group
 
     def lines(self) -> Iterator[tuple[int, bytes]]:
         yield from self.head
-        for transaction in self.transactions:
+        for transaction in self.transactions():
             yield from transaction
         yield from self.tail
 
@@ -130,8 +156,6 @@ def _blocks(stream: IO[bytes]) -> Iterator[_Block]:
                     yield block
                 block = _Block(first_line=number)
             block.add_tag(tag, number, line)
-            if tag == "61":
-                block.statements.append((number, line[match.end() :]))
             continue
         if block is None or tag is None:
             raise _line_error(
@@ -145,11 +169,7 @@ def _blocks(stream: IO[bytes]) -> Iterator[_Block]:
                 f"„{_shown(line)}“ setzt das Feld :{tag}: fort, das keine Folgezeile haben "
                 "darf. Ist der Zeilenumbruch der Datei beschädigt?",
             )
-        assert block.current is not None  # a tag came first
-        block.current.append((number, line))
-        if tag == "61":
-            start, value = block.statements[-1]
-            block.statements[-1] = (start, value + b"\n" + line)
+        block.add_continuation(number, line)
     if block is not None:
         yield block
 
@@ -293,24 +313,44 @@ def _package_parse(block: _Block, lines: Iterator[tuple[int, bytes]]) -> mt940.m
     return transactions
 
 
+def _statement_value(group: _Lines) -> tuple[int, bytes]:
+    """(line number, text) of the :61: of one transaction, with its continuation lines."""
+    number, first = group[0]
+    value = first[4:]
+    for _, line in group[1:]:
+        if _TAG_BYTES.match(line):
+            break
+        value += b"\n" + line
+    return number, value
+
+
+def _chunks(block: _Block) -> Iterator[list[_Lines]]:
+    chunk: list[_Lines] = []
+    for group in block.transactions():
+        chunk.append(group)
+        if len(chunk) == _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _lines_of(block: _Block) -> Iterator[StatementLine]:
     # The statement's own tags first (its closing balance is at the end of it), then its
     # transactions a chunk at a time, each with the opening tags that give their currency.
     statement = _package_parse(block, iter([*block.head, *block.tail]))
     info = _info(statement.data, first_line=block.first_line)
     index = 0
-    for start in range(0, len(block.transactions), _CHUNK):
-        chunk = block.transactions[start : start + _CHUNK]
+    for chunk in _chunks(block):
         parsed = _package_parse(block, iter([*block.head, *(line for tx in chunk for line in tx)]))
-        marks = block.statements[start : start + _CHUNK]
-        if len(parsed.transactions) != len(marks):
+        if len(parsed.transactions) != len(chunk):
             raise StatementError(
-                f"MT940, Auszug ab Zeile {block.first_line}: {len(block.statements)} Umsätze "
-                "(:61:), aber nicht alle lesbar; die Datei ist beschädigt."
+                f"MT940, Auszug ab Zeile {block.first_line}: {block.count} Umsätze (:61:), "
+                "aber nicht alle lesbar; die Datei ist beschädigt."
             )
-        for transaction, (line_number, value) in zip(parsed.transactions, marks, strict=True):
+        for transaction, group in zip(parsed.transactions, chunk, strict=True):
             index += 1
-            amount, reversal = _signed_amount(line_number, value)
+            amount, reversal = _signed_amount(*_statement_value(group))
             yield _line(transaction.data, info, index=index, amount=amount, reversal=reversal)
 
 
@@ -397,6 +437,9 @@ def parse_mt940(stream: IO[bytes]) -> Iterator[StatementLine]:
     seen = False
     for block in _blocks(stream):
         seen = True
-        yield from _lines_of(block)
+        try:
+            yield from _lines_of(block)
+        finally:
+            block.spool.close()
     if not seen:
         raise StatementError("Die MT940-Datei enthält keinen Auszug.")
