@@ -81,3 +81,26 @@ def test_the_command_runs_without_any_database_and_fails_with_status_1(tmp_path:
     assert failed.returncode == 1
     assert "Die Datei ist leer." in failed.stderr
     assert failed.stdout == ""
+
+
+def test_a_csv_file_with_a_named_profile(
+    tmp_path: Path, django_db_blocker: pytest.FixtureRequest
+) -> None:
+    path = tmp_path / "umsaetze.csv"
+    path.write_bytes(
+        '"Auftragskonto";"Buchungstag";"Betrag";"Verwendungszweck"\r\n'
+        '"DE89370400440532013000";"01.12.26";"-7,50";"Gebühr"\r\n'.encode("cp1252")
+    )
+    out, err = io.StringIO(), io.StringIO()
+
+    with django_db_blocker.block():  # type: ignore[attr-defined]
+        call_command(
+            "parse_statement", str(path), "--csv-profile", "sparkasse-camt", stdout=out, stderr=err
+        )
+
+    [row] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert (row["format"], row["amount_cents"], row["remittance_text"]) == (
+        "csv:sparkasse-camt",
+        -750,
+        "Gebühr",
+    )
