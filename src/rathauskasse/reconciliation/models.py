@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -92,6 +93,14 @@ class StatementFile(models.Model):
     debit_cents = models.BigIntegerField("Ausgänge (Cent)", default=0)
     clearing_cents = models.BigIntegerField("davon ungeklärt (Cent)", default=0)
     actor_label = models.CharField("importiert von", max_length=200)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="hochgeladen von",
+    )
     created_at = models.DateTimeField("hochgeladen am")
     finished_at = models.DateTimeField("fertig am", null=True, blank=True)
 

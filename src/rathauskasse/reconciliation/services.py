@@ -37,13 +37,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils.module_loading import import_string
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.money import Money
+from rathauskasse.core.tasks import enqueue
 from rathauskasse.ledger import rules
 from rathauskasse.ledger import services as ledger
 from rathauskasse.ledger.models import EntryKind
@@ -339,6 +340,7 @@ def _write(
         return _already(previous)
     now = clock.now()
     formats = sorted({info.format for info in accounts})
+    fresh_record = record is None
     if record is None:
         record = StatementFile(
             organisation=organisation, content=b"", created_at=now, actor_label=actor.label
@@ -349,7 +351,10 @@ def _write(
     record.format = ", ".join(formats)[:40]
     record.status = FileStatus.IMPORTED
     record.finished_at = now
-    record.save()
+    if fresh_record:
+        record.save()
+    # An upload's row is saved at the end: until then the background task's progress reports
+    # update it from another connection, which a row lock of ours would block.
     statements = {
         info: Statement.objects.create(
             organisation=organisation,
@@ -451,6 +456,111 @@ def _write(
         },
     )
     return replace(result, message=describe(result))
+
+
+# --- uploads (background task) -------------------------------------------------------------------
+
+FAILED_MESSAGE = (
+    "Beim Import ist ein technischer Fehler aufgetreten; es wurde nichts gebucht. Bitte "
+    "versuchen Sie es später noch einmal oder wenden Sie sich an den Betrieb."
+)
+
+
+@transaction.atomic
+def upload_statement(
+    *, organisation: Organisation, data: bytes, file_name: str, actor: audit.Actor
+) -> StatementFile:
+    """Keep an uploaded file and queue its import (`tasks.import_statement_file`)."""
+    from rathauskasse.reconciliation import tasks  # noqa: PLC0415 - tasks import this module
+
+    record = StatementFile.objects.create(
+        organisation=organisation,
+        file_name=file_name[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        content=data,
+        status=FileStatus.QUEUED,
+        actor_label=actor.label,
+        uploaded_by_id=actor.user_id,
+        created_at=clock.now(),
+    )
+    audit.record(
+        actor=actor,
+        action="statement_file.uploaded",
+        obj=record,
+        organisation_id=organisation.pk,
+        after={"file_name": record.file_name, "sha256": record.sha256, "size": len(data)},
+    )
+    enqueue(tasks.import_statement_file, record.pk)
+    return record
+
+
+def progress_recorder(file_id: int) -> Callable[[Progress], None]:
+    """Progress reports that the upload page can see while the import's transaction runs.
+
+    Inside that transaction they go through a connection of their own (PostgreSQL). SQLite has
+    one writer at a time, so there only the reading phase is shown, the booking as a whole.
+    """
+
+    def record(progress: Progress) -> None:
+        values = [progress.done, progress.total, file_id]
+        statement = (
+            f"UPDATE {connection.ops.quote_name(StatementFile._meta.db_table)} "  # noqa: S608
+            "SET progress_done = %s, progress_total = %s WHERE id = %s"
+        )
+        if not connection.in_atomic_block:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, values)
+            return
+        if connection.vendor != "postgresql":
+            return
+        side = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with side.cursor() as cursor:
+                cursor.execute(statement, values)
+        finally:
+            side.close()
+
+    return record
+
+
+def import_upload(
+    *, file_id: int, parse: Parse | None = None, matcher: Matcher | None = None
+) -> ImportResult | None:
+    """Import a queued upload (the background task); None when it is not queued (any more)."""
+    taken = StatementFile.objects.filter(pk=file_id, status=FileStatus.QUEUED).update(
+        status=FileStatus.RUNNING, progress_done=0, progress_total=0
+    )
+    if not taken:
+        return None
+    record = StatementFile.objects.select_related("organisation").get(pk=file_id)
+    actor = audit.Actor(label=record.actor_label, user_id=record.uploaded_by_id)
+    try:
+        result = import_statement(
+            organisation=record.organisation,
+            data=bytes(record.content),
+            file_name=record.file_name,
+            actor=actor,
+            parse=parse,
+            matcher=matcher,
+            progress=progress_recorder(file_id),
+            record=record,
+        )
+    except Exception:
+        StatementFile.objects.filter(pk=file_id).update(
+            status=FileStatus.FAILED, message=FAILED_MESSAGE, finished_at=clock.now()
+        )
+        raise
+    if result.outcome != ImportOutcome.IMPORTED:
+        status = (
+            FileStatus.REJECTED
+            if result.outcome == ImportOutcome.REJECTED
+            else FileStatus.DUPLICATE
+        )
+        StatementFile.objects.filter(pk=file_id).update(
+            status=status, message=result.message, finished_at=clock.now()
+        )
+    return result
 
 
 # --- booking -------------------------------------------------------------------------------------
