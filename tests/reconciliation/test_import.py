@@ -4,8 +4,13 @@ refused as a whole."""
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+from django.db import connections
 
 from rathauskasse.core.models import AuditEntry
 from rathauskasse.ledger import selectors as ledger_selectors
@@ -25,11 +30,13 @@ from rathauskasse.reconciliation.services import ImportOutcome, dedup_key
 from tests import factories
 from tests.reconciliation.conftest import (
     IBAN,
+    MATCHER,
     OTHER_IBAN,
     balances,
     counts,
     info,
     line,
+    parse_list,
     run,
     statement_bytes,
 )
@@ -283,3 +290,116 @@ def test_a_line_that_names_no_statement_field_still_imports(
 ) -> None:
     bare = dataclasses.replace(line(990), counterparty_name="", counterparty_iban="")
     assert run(org, [bare]).clearing == 1
+
+
+# --- PostgreSQL: imports at the same time ---------------------------------------------------
+
+
+def _race(functions: list[Callable[[], Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(functions))
+
+    def call(function: Callable[[], Any]) -> Any:
+        try:
+            barrier.wait()
+            return function()
+        except Exception as exc:
+            return exc
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=len(functions)) as pool:
+        return list(pool.map(call, functions))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_files_imported_at_once_book_each_line_once(
+    org: Organisation, bank_account: BankAccount, department: Any, budget_line: Any
+) -> None:
+    receivable = factories.receivable(org, department, budget_line, 3070)
+    shared = line(3070, f"KZ {receivable.kassenzeichen}", account_servicer_reference="SHARED")
+    first = [
+        shared,
+        *(line(100 + n, "a", entry=n, account_servicer_reference=f"A{n}") for n in range(2, 40)),
+    ]
+    second = [
+        dataclasses.replace(shared, statement=info(statement_id="OTHER")),
+        *(
+            line(
+                200 + n,
+                "b",
+                statement=info(statement_id="OTHER"),
+                entry=n,
+                account_servicer_reference=f"B{n}",
+            )
+            for n in range(2, 40)
+        ),
+    ]
+    results = _race([lambda: run(org, first), lambda: run(org, second)])
+    assert all(isinstance(r, services.ImportResult) for r in results), results
+    assert sorted(r.lines_duplicate for r in results) == [0, 1]
+    assert StatementLine.objects.count() == 77
+    assert StatementLine.objects.filter(account_servicer_reference="SHARED").count() == 1
+    assert (
+        ledger_selectors.open_item_balance(organisation_id=org.pk, open_item_id=receivable.pk) == 0
+    )
+    assert balances(org)["suspense"] == -sum(100 + n + 200 + n for n in range(2, 40))
+    assert ledger_selectors.check_integrity(organisation_id=org.pk).ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_files_paying_one_receivable_at_once_book_it_once(
+    org: Organisation, bank_account: BankAccount, department: Any, budget_line: Any
+) -> None:
+    receivable = factories.receivable(org, department, budget_line, 3070)
+    text = f"KZ {receivable.kassenzeichen}"
+    files = [
+        [line(3070, text, statement=info(statement_id=name), account_servicer_reference=name)]
+        for name in ("X", "Y")
+    ]
+    results = _race([lambda f=f: run(org, f) for f in files])  # type: ignore[misc]
+    assert sorted((r.booked, r.clearing) for r in results) == [(0, 1), (1, 0)]
+    assert (
+        ledger_selectors.open_item_balance(organisation_id=org.pk, open_item_id=receivable.pk) == 0
+    )
+    assert balances(org)["suspense"] == -3070
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_uploads_progress_is_visible_while_it_books(
+    org: Organisation, bank_account: BankAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(services, "CHUNK", 2)
+    lines = [line(100 + n, "x", entry=n) for n in range(1, 6)]
+    record = services.upload_statement(
+        organisation=org, data=statement_bytes(lines), file_name="a", actor=factories.ACTOR
+    )
+    seen: list[tuple[int, int]] = []
+    real = services.progress_recorder
+
+    def watched(file_id: int) -> Callable[[services.Progress], None]:
+        report = real(file_id)
+
+        def record_and_look(progress: services.Progress) -> None:
+            report(progress)
+            other = connections.create_connection("default")
+            try:
+                with other.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT progress_done, progress_total FROM reconciliation_statementfile "
+                        "WHERE id = %s",
+                        [file_id],
+                    )
+                    seen.append(tuple(cursor.fetchone()))
+            finally:
+                other.close()
+
+        return record_and_look
+
+    monkeypatch.setattr(services, "progress_recorder", watched)
+    result = services.import_upload(file_id=record.pk, parse=parse_list(lines), matcher=MATCHER)
+    assert result is not None and result.lines_new == 5
+    # Read (lines so far, total unknown), then booked of the total, each seen from outside.
+    assert seen == [(2, 0), (4, 0), (2, 5), (4, 5), (5, 5)]

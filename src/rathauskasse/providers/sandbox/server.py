@@ -280,8 +280,10 @@ def create_payout(
     """
     if fee_cents_per_payment < 0:
         raise SandboxError("fees cannot be negative")
-    due = SandboxTransaction.objects.select_for_update().filter(
-        state=SandboxState.SUCCEEDED, payout_item__isnull=True
+    due = (
+        SandboxTransaction.objects.select_for_update()
+        .filter(state=SandboxState.SUCCEEDED)
+        .exclude(pk__in=SandboxPayoutItem.objects.values("transaction_id"))
     )
     if payment_references is not None:
         due = due.filter(payment_reference__in=payment_references)
