@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connections
 
+from rathauskasse.core.errors import ValidationFailed
 from rathauskasse.core.models import AuditEntry
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations.models import Organisation
@@ -403,3 +404,26 @@ def test_an_uploads_progress_is_visible_while_it_books(
     assert result is not None and result.lines_new == 5
     # Read (lines so far, total unknown), then booked of the total, each seen from outside.
     assert seen == [(2, 0), (4, 0), (2, 5), (4, 5), (5, 5)]
+
+
+def test_a_bank_account_is_validated_and_audited(org: Organisation) -> None:
+    account = services.create_bank_account(
+        actor=factories.ACTOR, organisation=org, iban="de89 3704 0044 0532 0130 00", name="Giro"
+    )
+    assert account.iban == IBAN
+    assert AuditEntry.objects.filter(action="bank_account.created").exists()
+    with pytest.raises(ValidationFailed, match="keine gültige IBAN"):
+        services.create_bank_account(
+            actor=factories.ACTOR, organisation=org, iban="DE00123", name="falsch"
+        )
+    with pytest.raises(ValidationFailed):
+        services.create_bank_account(actor=factories.ACTOR, organisation=org, iban=IBAN, name="2")
+
+
+def test_the_demo_city_gets_its_bank_account_once(org: Organisation) -> None:
+    from rathauskasse.demo import loader
+
+    first = loader.ensure_bank_account(org)
+    assert loader.ensure_bank_account(org) == first
+    assert first.iban == org.iban
+    assert BankAccount.objects.filter(organisation=org).count() == 1

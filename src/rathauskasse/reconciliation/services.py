@@ -43,6 +43,7 @@ from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
 from rathauskasse.core import audit, clock, sql
+from rathauskasse.core.errors import full_clean_or_fail
 from rathauskasse.core.money import Money
 from rathauskasse.core.tasks import enqueue
 from rathauskasse.ledger import rules
@@ -137,6 +138,27 @@ class Rejected(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+# --- bank accounts --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_bank_account(
+    *, actor: audit.Actor, organisation: Organisation, iban: str, name: str
+) -> BankAccount:
+    """Add one of the organisation's bank accounts; its statements can be imported then."""
+    account = BankAccount(organisation=organisation, iban=iban, name=name)
+    full_clean_or_fail(account)
+    account.save()
+    audit.record(
+        actor=actor,
+        action="bank_account.created",
+        obj=account,
+        organisation_id=organisation.pk,
+        after={"iban": account.iban, "name": account.name},
+    )
+    return account
 
 
 # --- dedup ---------------------------------------------------------------------------------------
