@@ -372,3 +372,37 @@ def test_services_describe_mentions_counts_in_german(
     assert "2 Zeilen gelesen, 2 neu: 1 gebucht" in result.message
     assert "1 in der Klärung" in result.message
     assert "davon ungeklärt 0,50 €" in result.message
+
+
+def test_a_receivable_the_line_does_not_name_is_never_booked(
+    org: Organisation, receivable: Receivable, department: Department, budget_line: BudgetLine
+) -> None:
+    stranger = _another(org, department, budget_line)
+
+    def elsewhere(
+        statement_line: ParsedLine, found: Mapping[str, OpenItem], payouts: object = None
+    ) -> Decision:
+        return Decision(
+            decisions.Rule.EXACT,
+            decisions.Outcome.BOOKED,
+            "Passt.",
+            (Allocation(stranger.pk, stranger.kassenzeichen, 1000),),
+        )
+
+    run(
+        org, [line(1000, _text(receivable))], matcher=dataclasses.replace(MATCHER, decide=elsewhere)
+    )
+    assert StatementLine.objects.get().outcome == Outcome.CLEARING
+    assert _open(stranger) == 1000
+
+
+def test_a_statements_creation_time_without_zone_is_german_time(
+    org: Organisation, bank_account: BankAccount
+) -> None:
+    import datetime as dt
+
+    from rathauskasse.reconciliation.models import Statement
+
+    created = dt.datetime(2026, 11, 30, 18, 0)  # noqa: DTZ001 - as a bank writes it
+    run(org, [line(100, "x", statement=info(created_at=created))])
+    assert Statement.objects.get().created_at == dt.datetime(2026, 11, 30, 17, 0, tzinfo=dt.UTC)

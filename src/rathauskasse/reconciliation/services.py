@@ -385,7 +385,7 @@ def _write(
             format=info.format[:40],
             statement_id=info.statement_id[:100],
             sequence_number=info.sequence_number[:40],
-            created_at=info.created_at,
+            created_at=_aware(info.created_at),
             from_date=info.from_date,
             to_date=info.to_date,
             opening_balance_cents=info.opening_balance_cents,
@@ -772,7 +772,7 @@ class _Booking:
                 "Die Sammelauszahlung passt nicht zum Bericht des Zahlungsdienstes oder ist "
                 "bereits gebucht; bitte klären.",
             )
-        decision = self._checked(line, decision)
+        decision = self._checked(line, decision, current)
         plan = _Plan(
             line_id=line_id,
             line=line,
@@ -797,7 +797,9 @@ class _Booking:
             )
         return plan
 
-    def _checked(self, line: lines.StatementLine, decision: Decision) -> Decision:
+    def _checked(
+        self, line: lines.StatementLine, decision: Decision, current: Mapping[str, OpenItem]
+    ) -> Decision:
         """The matcher's decision, or clearing if booking it would break an invariant."""
         if decision.outcome == decisions.Outcome.CLEARING or not decision.allocations:
             # Nothing for a receivable: all of it to suspense, waiting in the clearing queue.
@@ -813,6 +815,8 @@ class _Booking:
             problem = "Die Zuordnung ergibt nicht den Betrag der Zeile."
         elif decision.suspense_cents < 0:
             problem = "Die Zuordnung ist höher als der Betrag der Zeile."
+        # Only what the line names and this chunk has locked may be booked.
+        offered = {item.receivable_id for item in current.values()}
         seen: set[int] = set()
         for allocation in decision.allocations:
             rid = allocation.receivable_id
@@ -820,7 +824,7 @@ class _Booking:
                 break
             if allocation.amount_cents <= 0 or rid in seen:
                 problem = "Die Zuordnung enthält einen ungültigen Betrag."
-            elif rid not in self.open_now or self.status_now[rid] != "open":
+            elif rid not in offered or self.status_now[rid] != "open":
                 problem = (
                     f"Die Forderung {allocation.kassenzeichen} ist nicht mehr offen "
                     "(zum Beispiel durch eine frühere Zeile dieser Datei)."
@@ -1167,6 +1171,13 @@ def _original_of(
     else:
         lines_of = lines_of.filter(mandate_id=mandate)
     return lines_of.select_related("journal_entry").order_by("-booking_date", "-id").first()
+
+
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    """A bank's creation time without a zone is German time."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=clock.BERLIN)
 
 
 def _euro(cents: int) -> str:
