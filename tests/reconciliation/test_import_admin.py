@@ -177,3 +177,27 @@ def test_only_staff_who_may_import_can_upload(client: Client, org: Organisation)
     staff = User.objects.create_user("kasse", password="pw", is_staff=True)
     client.force_login(staff)
     assert client.get(reverse(UPLOAD)).status_code == 403
+
+
+def test_the_records_are_shown_read_only(
+    admin_client: Client, org: Organisation, bank_account: BankAccount
+) -> None:
+    record = services.upload_statement(
+        organisation=org,
+        data=statement_bytes([line(100, "x")]),
+        file_name="a",
+        actor=factories.ACTOR,
+    )
+    services.import_upload(file_id=record.pk)
+    stored = StatementLine.objects.get()
+    for name, pk in (
+        ("reconciliation_statementfile_change", record.pk),
+        ("reconciliation_statementline_change", stored.pk),
+        ("reconciliation_statement_change", stored.statement_id),
+        ("reconciliation_bankaccount_change", bank_account.pk),
+    ):
+        page = admin_client.get(reverse(f"admin:{name}", args=[pk]))
+        assert page.status_code == 200, name
+    listing = admin_client.get(reverse("admin:reconciliation_statementline_changelist"))
+    assert "kein Kassenzeichen" in listing.content.decode()
+    assert "in der Klärung" in listing.content.decode()

@@ -342,6 +342,27 @@ def _existing_keys(account: BankAccount, keys: Sequence[str]) -> set[str]:
     return found
 
 
+_RECORD_FIELDS = (
+    "file_name",
+    "sha256",
+    "size_bytes",
+    "format",
+    "status",
+    "message",
+    "finished_at",
+    "progress_done",
+    "progress_total",
+    "lines_new",
+    "lines_duplicate",
+    "lines_booked",
+    "lines_flagged",
+    "lines_clearing",
+    "credit_cents",
+    "debit_cents",
+    "clearing_cents",
+)
+
+
 @transaction.atomic
 def _write(
     *,
@@ -443,7 +464,8 @@ def _write(
     record.clearing_cents = counts.clearing_cents
     record.progress_done = record.progress_total = len(new)
     record.message = ""
-    record.save()
+    # Not the upload's bytes again: they stay as they came.
+    record.save(update_fields=_RECORD_FIELDS)
     result = ImportResult(
         outcome=ImportOutcome.IMPORTED,
         file=record,
