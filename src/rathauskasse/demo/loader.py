@@ -38,6 +38,8 @@ from rathauskasse.receivables.models import (
     ReminderPolicy,
 )
 from rathauskasse.receivables.services import Debtor, LineInput, create_receivable
+from rathauskasse.reconciliation import services as reconciliation
+from rathauskasse.reconciliation.models import BankAccount
 
 ACTOR = audit.Actor(label="demo")
 
@@ -100,6 +102,7 @@ def load(*, today: dt.date) -> Loaded:
         # them now; nothing else changes.
         ensure_notices(existing, today=today)
         ensure_open_item_profile(existing)
+        ensure_bank_account(existing)
         return Loaded(
             organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
         )
@@ -162,6 +165,7 @@ def load(*, today: dt.date) -> Loaded:
     pair = ensure_xbezahldienste(organisation)
     ensure_notices(organisation, today=today)
     ensure_open_item_profile(organisation)
+    ensure_bank_account(organisation)
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
@@ -275,6 +279,16 @@ def ensure_open_item_profile(organisation: Organisation) -> OpenItemProfile:
         organisation=organisation, name=spec["default_department"]
     )
     return finance.create_profile(actor=ACTOR, organisation=organisation, **spec)
+
+
+def ensure_bank_account(organisation: Organisation) -> BankAccount:
+    """The city's account for bank statement imports (its IBAN), created once."""
+    existing = BankAccount.objects.filter(organisation=organisation, iban=organisation.iban)
+    if existing.exists():
+        return existing.get()
+    return reconciliation.create_bank_account(
+        actor=ACTOR, organisation=organisation, iban=organisation.iban, name="Girokonto Stadtkasse"
+    )
 
 
 def _create_notice(

@@ -59,6 +59,7 @@ class EntryKind(models.TextChoices):
     REFUND = "refund", "Erstattung"
     REMINDER_FEE = "reminder_fee", "Mahngebühr"
     REVERSAL = "reversal", "Storno"
+    BANK_STATEMENT = "bank_statement", "Kontoauszug"
 
 
 class JournalEntry(AppendOnlyModel):

@@ -35,6 +35,7 @@ class PostingLine:
 
 
 RECEIVABLES = AccountRef(AccountKind.RECEIVABLES)
+SUSPENSE = AccountRef(AccountKind.SUSPENSE)
 
 
 def revenue(budget_line_id: int) -> AccountRef:
@@ -43,6 +44,15 @@ def revenue(budget_line_id: int) -> AccountRef:
 
 def provider_clearing(provider: str) -> AccountRef:
     return AccountRef(AccountKind.PROVIDER_CLEARING, qualifier=provider)
+
+
+def bank(iban: str) -> AccountRef:
+    """The Bank account of one of the organisation's bank accounts (one per IBAN)."""
+    return AccountRef(AccountKind.BANK, qualifier=iban)
+
+
+def fees(provider: str) -> AccountRef:
+    return AccountRef(AccountKind.FEES, qualifier=provider)
 
 
 def receivable_created(*, open_item_id: int, lines: Sequence[tuple[int, int]]) -> list[PostingLine]:
@@ -88,3 +98,36 @@ def refund(*, provider: str, allocations: Sequence[tuple[int, int]]) -> list[Pos
         *(PostingLine(RECEIVABLES, cents, open_item_id) for open_item_id, cents in allocations),
         PostingLine(provider_clearing(provider), -total),
     ]
+
+
+def bank_line(
+    *,
+    bank: AccountRef,
+    amount_cents: int,
+    allocations: Sequence[tuple[int, int]],
+    suspense_cents: int,
+) -> list[PostingLine]:
+    """A bank statement line: Bank by its signed amount, Receivables credited per allocation
+    ((open_item_id, cents), positive), and the rest to Suspense (Verwahrgeld).
+
+    A credit with no allocation is "debit Bank, credit Suspense"; a debit we cannot assign is
+    "debit Suspense, credit Bank".
+    """
+    lines = [PostingLine(bank, amount_cents)]
+    lines += [PostingLine(RECEIVABLES, -cents, open_item_id) for open_item_id, cents in allocations]
+    if suspense_cents:
+        lines.append(PostingLine(SUSPENSE, -suspense_cents))
+    return lines
+
+
+def provider_payout(
+    *, bank: AccountRef, provider: str, amount_cents: int, fee_cents: int
+) -> list[PostingLine]:
+    """A provider's collective payout: debit Bank (what arrived) and Fees, credit its clearing."""
+    lines = [
+        PostingLine(bank, amount_cents),
+        PostingLine(provider_clearing(provider), -(amount_cents + fee_cents)),
+    ]
+    if fee_cents:
+        lines.append(PostingLine(fees(provider), fee_cents))
+    return lines

@@ -128,6 +128,30 @@ class RefundResult:
     failure_reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PayoutItem:
+    """One payment in a provider's collective payout."""
+
+    payment_reference: str  # our reference of the payment (`StartRequest.payment_reference`)
+    provider_reference: str
+    amount_cents: int  # what the payment contributes before fees (refunds taken off)
+    fee_cents: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutReport:
+    """A provider's payout report: what it transferred to the organisation's bank account.
+
+    `amount_cents` (on the bank statement) is the items' sum minus `fee_cents`.
+    """
+
+    reference: str  # the payout reference the bank line's remittance text carries
+    amount_cents: int
+    fee_cents: int
+    items: tuple[PayoutItem, ...]
+    paid_out_on: dt.date | None = None
+
+
 class ProviderUnavailable(Exception):
     """The provider could not be reached or answered with a server error; try again later."""
 
@@ -193,4 +217,16 @@ class PaymentProvider(Protocol):
 
     def refund(self, request: RefundRequest) -> RefundResult:
         """Pay back (part of) a succeeded payment."""
+        ...
+
+
+@runtime_checkable
+class PayoutSource(Protocol):
+    """A provider that pays out collectively and reports which payments a payout holds."""
+
+    def payout(self, *, reference: str, organisation_id: int | None = None) -> PayoutReport | None:
+        """The payout report of `reference`; None when the provider has no such payout.
+
+        Raises only `ProviderUnavailable`.
+        """
         ...

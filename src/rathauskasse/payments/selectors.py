@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
 from rathauskasse.organisations.models import Organisation
+from rathauskasse.payments import registry
+from rathauskasse.payments.contract import PayoutSource, ProviderUnavailable
 from rathauskasse.payments.models import Payment, PaymentAllocation, PaymentEvent, PaymentStatus
 from rathauskasse.receivables.models import Receivable
 
@@ -63,3 +68,74 @@ def receivables_with_unfinished_payments(
             receivable_id__in=receivable_ids,
         ).values_list("receivable_id", flat=True)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderPayout:
+    """A provider's collective payout whose payments are all this organisation's, succeeded."""
+
+    provider: str
+    reference: str
+    amount_cents: int  # what reaches the bank
+    fee_cents: int
+    gross_cents: int  # what the provider's clearing account held for it: amount plus fees
+    payment_ids: tuple[int, ...]
+
+
+def _payout_sources() -> list[tuple[str, PayoutSource]]:
+    sources: list[tuple[str, PayoutSource]] = []
+    for identifier in settings.PAYMENT_PROVIDERS:
+        provider = registry.get_provider(identifier)
+        if isinstance(provider, PayoutSource):
+            sources.append((identifier, provider))
+    return sources
+
+
+def find_payouts(*, organisation_id: int, references: Iterable[str]) -> dict[str, ProviderPayout]:
+    """The payouts of these references (as a bank line's text carries them), by reference.
+
+    A payout is found only when every payment it names is a succeeded payment of this
+    organisation at that provider and the report adds up; anything else is not this
+    organisation's payout, and the line that names it waits in the clearing queue.
+    """
+    wanted = list(dict.fromkeys(ref for ref in references if ref))
+    found: dict[str, ProviderPayout] = {}
+    if not wanted:
+        return found
+    sources = _payout_sources()
+    for reference in wanted:
+        for identifier, source in sources:
+            try:
+                report = source.payout(reference=reference, organisation_id=organisation_id)
+            except ProviderUnavailable:
+                continue
+            if report is None:
+                continue
+            gross = sum(item.amount_cents for item in report.items)
+            fees = sum(item.fee_cents for item in report.items)
+            if not report.items or fees != report.fee_cents or gross - fees != report.amount_cents:
+                continue
+            public_ids = [item.payment_reference for item in report.items]
+            try:
+                paid = list(
+                    Payment.objects.filter(
+                        organisation_id=organisation_id,
+                        provider=identifier,
+                        status=PaymentStatus.SUCCEEDED,
+                        public_id__in=public_ids,
+                    ).values_list("pk", flat=True)
+                )
+            except ValidationError:  # a reference that is no payment id of ours
+                continue
+            if len(paid) != len(set(public_ids)):
+                continue
+            found[reference] = ProviderPayout(
+                provider=identifier,
+                reference=report.reference,
+                amount_cents=report.amount_cents,
+                fee_cents=report.fee_cents,
+                gross_cents=gross,
+                payment_ids=tuple(sorted(paid)),
+            )
+            break
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -155,3 +156,68 @@ def postal_order(country: str, postcode: str) -> tuple[bool, str, bool, str]:
     """Where a letter goes in a print run: German addresses by postcode (as bulk mail is handed
     in), then those abroad by country and postcode, letters without a postcode last."""
     return (country != "DE", country, not postcode, postcode)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItemRow:
+    """A receivable with its open amount, as a bank statement's matcher needs it."""
+
+    receivable_id: int
+    kassenzeichen: str
+    open_cents: int
+    status: str
+    debtor_name: str
+    due_date: dt.date
+    total_cents: int
+
+
+def open_items(
+    *, organisation: Organisation, kassenzeichen: Iterable[str], lock: bool = False
+) -> dict[str, OpenItemRow]:
+    """The receivables of these canonical Kassenzeichen with their open amounts (the ledger
+    balance, computed in SQL), in one query, whatever their status.
+
+    `lock=True` (inside the caller's transaction) first locks the receivables in id order, as
+    payments do, so that a posting to them running elsewhere has finished before the balance is
+    read, and none can start until this transaction ends.
+    """
+    wanted = list(dict.fromkeys(kassenzeichen))
+    if not wanted:
+        return {}
+    table = connection.ops.quote_name(Receivable._meta.db_table)
+    balance = ledger_selectors.open_item_balance_sql("r.id")
+    found: dict[str, OpenItemRow] = {}
+    chunk = 100_000 if connection.vendor == "postgresql" else 5000
+    with connection.cursor() as cursor:
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start : start + chunk]
+            params: list[Any]
+            if connection.vendor == "postgresql":
+                where, params = "r.kassenzeichen = ANY(%s)", [part]
+            else:
+                where, params = f"r.kassenzeichen IN ({', '.join(['%s'] * len(part))})", [*part]
+            if lock and connection.features.has_select_for_update:
+                cursor.execute(
+                    f"SELECT r.id FROM {table} r WHERE r.organisation_id = %s AND {where} "  # noqa: S608 - names are ours
+                    "ORDER BY r.id FOR UPDATE",
+                    [organisation.pk, *params],
+                )
+            # A statement of its own after the lock: it sees what committed while we waited.
+            cursor.execute(
+                f"SELECT r.id, r.kassenzeichen, ({balance}), r.status, r.debtor_name, "  # noqa: S608
+                f"r.due_date, r.amount_cents FROM {table} r "
+                f"WHERE r.organisation_id = %s AND {where}",
+                [organisation.pk, *params],
+            )
+            due_date = Receivable._meta.get_field("due_date")
+            for pk, kz, open_cents, status, name, due, total in cursor.fetchall():
+                found[kz] = OpenItemRow(
+                    receivable_id=int(pk),
+                    kassenzeichen=kz,
+                    open_cents=int(open_cents),
+                    status=status,
+                    debtor_name=name,
+                    due_date=due_date.to_python(due),
+                    total_cents=int(total),
+                )
+    return found

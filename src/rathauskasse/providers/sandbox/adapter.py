@@ -19,6 +19,8 @@ from rathauskasse.payments.contract import (
     Capabilities,
     InvalidNotification,
     Notification,
+    PayoutItem,
+    PayoutReport,
     ProviderState,
     RefundRequest,
     RefundResult,
@@ -113,6 +115,29 @@ class SandboxProvider:
         except server.SandboxError as exc:
             return RefundResult(succeeded=False, failure_reason=str(exc))
         return RefundResult(succeeded=True, provider_refund_reference=refund.reference)
+
+    def payout(self, *, reference: str, organisation_id: int | None = None) -> PayoutReport | None:
+        # One sandbox pays out for every organisation; the payments domain checks that all
+        # payments of a payout are the organisation's.
+        payout = server.find_payout(reference)
+        if payout is None:
+            return None
+        items = payout.items.select_related("transaction").order_by("id")
+        return PayoutReport(
+            reference=payout.reference,
+            amount_cents=payout.amount_cents,
+            fee_cents=payout.fee_cents,
+            items=tuple(
+                PayoutItem(
+                    payment_reference=item.transaction.payment_reference,
+                    provider_reference=item.transaction.reference,
+                    amount_cents=item.amount_cents,
+                    fee_cents=item.fee_cents,
+                )
+                for item in items
+            ),
+            paid_out_on=payout.created_at.astimezone(clock.BERLIN).date(),
+        )
 
 
 def _report(txn: SandboxTransaction) -> StatusReport:

@@ -85,3 +85,33 @@ class SandboxRefund(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class SandboxPayout(models.Model):
+    """A collective transfer of succeeded payments to the organisation's bank account."""
+
+    reference = models.CharField("Auszahlungsreferenz", max_length=40, unique=True)
+    amount_cents = models.BigIntegerField("ausgezahlt (Cent)")
+    fee_cents = models.BigIntegerField("Gebühren (Cent)", default=0)
+    created_at = models.DateTimeField("ausgezahlt am")
+
+    class Meta:
+        verbose_name = "Sandbox-Auszahlung"
+        verbose_name_plural = "Sandbox-Auszahlungen"
+        ordering = ("-id",)
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class SandboxPayoutItem(models.Model):
+    payout = models.ForeignKey(SandboxPayout, on_delete=models.CASCADE, related_name="items")
+    #: A transaction is paid out once.
+    transaction = models.OneToOneField(
+        SandboxTransaction, on_delete=models.PROTECT, related_name="payout_item"
+    )
+    amount_cents = models.BigIntegerField()
+    fee_cents = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.payout_id}: {self.transaction_id}"

@@ -20,6 +20,8 @@ from rathauskasse.core import clock
 from rathauskasse.core.tasks import enqueue
 from rathauskasse.providers.sandbox.models import (
     SandboxNotification,
+    SandboxPayout,
+    SandboxPayoutItem,
     SandboxRefund,
     SandboxState,
     SandboxTransaction,
@@ -262,3 +264,108 @@ def deliver(notification_id: int) -> bool:
             )
     logger.warning("sandbox notification %s not delivered: %s", notification.event_id, error)
     return False
+
+
+# --- payouts -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_payout(
+    *, payment_references: list[str] | None = None, fee_cents_per_payment: int = 0
+) -> SandboxPayout | None:
+    """Pay out the succeeded transactions not paid out yet (or those of the payment references),
+    what is left of them after refunds, less a fee per payment; None when there is nothing.
+
+    The reference (`PAYOUT-…`) is what the bank transfer's remittance text carries.
+    """
+    if fee_cents_per_payment < 0:
+        raise SandboxError("fees cannot be negative")
+    due = (
+        SandboxTransaction.objects.select_for_update()
+        .filter(state=SandboxState.SUCCEEDED)
+        .exclude(pk__in=SandboxPayoutItem.objects.values("transaction_id"))
+    )
+    if payment_references is not None:
+        due = due.filter(payment_reference__in=payment_references)
+    items = [
+        (txn, txn.amount_cents - txn.refunded_cents)
+        for txn in due.order_by("id")
+        if txn.amount_cents - txn.refunded_cents > fee_cents_per_payment
+    ]
+    if not items:
+        return None
+    gross = sum(cents for _, cents in items)
+    payout = SandboxPayout.objects.create(
+        reference="PAYOUT-" + secrets.token_hex(6).upper(),
+        amount_cents=gross - fee_cents_per_payment * len(items),
+        fee_cents=fee_cents_per_payment * len(items),
+        created_at=clock.now(),
+    )
+    SandboxPayoutItem.objects.bulk_create(
+        [
+            SandboxPayoutItem(
+                payout=payout, transaction=txn, amount_cents=cents, fee_cents=fee_cents_per_payment
+            )
+            for txn, cents in items
+        ]
+    )
+    return payout
+
+
+def find_payout(reference: str) -> SandboxPayout | None:
+    return SandboxPayout.objects.filter(reference=reference).first()
+
+
+PAYOUT_REPORT_COLUMNS = (
+    "payout_reference",
+    "paid_out_at",
+    "transaction_reference",
+    "payment_reference",
+    "amount_cents",
+    "fee_cents",
+    "net_cents",
+)
+
+
+def payout_report(payout: SandboxPayout) -> dict[str, object]:
+    """The payout report as the sandbox's API would return it (JSON)."""
+    return {
+        "reference": payout.reference,
+        "paid_out_at": payout.created_at.isoformat(),
+        "currency": "EUR",
+        "amount_cents": payout.amount_cents,
+        "fee_cents": payout.fee_cents,
+        "items": [
+            {
+                "transaction_reference": item.transaction.reference,
+                "payment_reference": item.transaction.payment_reference,
+                "amount_cents": item.amount_cents,
+                "fee_cents": item.fee_cents,
+            }
+            for item in payout.items.select_related("transaction").order_by("id")
+        ],
+    }
+
+
+def payout_report_csv(payout: SandboxPayout) -> str:
+    """The same report as CSV, one row per payment (what a provider's dashboard downloads)."""
+    report = payout_report(payout)
+    rows = [";".join(PAYOUT_REPORT_COLUMNS)]
+    items = report["items"]
+    assert isinstance(items, list)
+    rows.extend(
+        ";".join(
+            str(value)
+            for value in (
+                report["reference"],
+                report["paid_out_at"],
+                item["transaction_reference"],
+                item["payment_reference"],
+                item["amount_cents"],
+                item["fee_cents"],
+                item["amount_cents"] - item["fee_cents"],
+            )
+        )
+        for item in items
+    )
+    return "\r\n".join(rows) + "\r\n"
