@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rathauskasse.providers.xbezahldienste",
     "rathauskasse.api",
     "rathauskasse.portal",
+    "rathauskasse.backoffice",
     "rathauskasse.demo",
 ]
 

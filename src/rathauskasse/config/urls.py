@@ -14,6 +14,7 @@ urlpatterns = [
     path("sandbox/", include("rathauskasse.providers.sandbox.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("konto/", include("allauth.urls")),
+    path("verwaltung/", include("rathauskasse.backoffice.urls")),
     path("", include("rathauskasse.portal.urls")),
 ]
 # Uploaded files (coats of arms) in the demo; production serves MEDIA_ROOT from the web server.

@@ -53,6 +53,18 @@ def account_balances(*, organisation_id: int) -> list[tuple[Account, int]]:
     return [(account, account.balance or 0) for account in accounts]
 
 
+def kind_balances(*, organisation_id: int) -> dict[str, int]:
+    """Balance (cents, debit positive) per account kind: all budget lines' revenue as one."""
+    rows = (
+        JournalLine.objects.filter(account__organisation_id=organisation_id)
+        .values("account__kind")
+        .annotate(balance=Sum("amount_cents"))
+    )
+    balances = dict.fromkeys(AccountKind.values, 0)
+    balances.update({row["account__kind"]: row["balance"] or 0 for row in rows})
+    return balances
+
+
 @dataclass
 class IntegrityReport:
     entries: int = 0

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from rathauskasse.core import clock
 from rathauskasse.core.errors import NotFound
 from rathauskasse.ledger import selectors as ledger_selectors
+from rathauskasse.ledger.models import AccountKind
 from rathauskasse.organisations.models import Organisation
 from rathauskasse.receivables import clearing
 from rathauskasse.receivables.kassenzeichen import Scheme
@@ -26,6 +28,29 @@ def receivables(*, organisation: Organisation) -> QuerySet[Receivable]:
 
 def open_receivables(*, organisation: Organisation) -> QuerySet[Receivable]:
     return receivables(organisation=organisation).filter(status=ReceivableStatus.OPEN)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSummary:
+    open_count: int
+    overdue_count: int
+    open_cents: int  # the receivables account's balance: what all debtors owe together
+    suspense_cents: int  # money received and not yet assigned to a receivable
+
+
+def open_summary(*, organisation: Organisation) -> OpenSummary:
+    """The figures the back office's overview shows the cash office."""
+    today = clock.today()
+    counts = open_receivables(organisation=organisation).aggregate(
+        open=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today))
+    )
+    balances = ledger_selectors.kind_balances(organisation_id=organisation.pk)
+    return OpenSummary(
+        open_count=counts["open"],
+        overdue_count=counts["overdue"],
+        open_cents=balances[AccountKind.RECEIVABLES],
+        suspense_cents=-balances[AccountKind.SUSPENSE],
+    )
 
 
 def get_receivable(*, organisation: Organisation, receivable_id: int) -> Receivable:
