@@ -62,7 +62,11 @@ def check_invariants(statement_line: StatementLine, decision: Decision) -> None:
 
 
 def test_exact_kassenzeichen_and_exact_amount_is_booked() -> None:
-    decision = run(f"Hundesteuer {KZ}", [item(KZ, 4500, receivable_id=7)])
+    decision = run(
+        f"Hundesteuer {KZ}",
+        [item(KZ, 4500, receivable_id=7, debtor_name="Hans Müller")],
+        counterparty_name="MUELLER, HANS",
+    )
     assert (decision.rule, decision.outcome) == (Rule.EXACT, Outcome.BOOKED)
     assert [(a.receivable_id, a.kassenzeichen, a.amount_cents) for a in decision.allocations] == [
         (7, KZ, 4500)
@@ -73,6 +77,33 @@ def test_exact_kassenzeichen_and_exact_amount_is_booked() -> None:
         "Kassenzeichen 51260001238 im Verwendungszweck gefunden, Betrag 45,00\u00a0€ entspricht "
         "dem offenen Betrag."
     )
+
+
+def test_an_introduced_kassenzeichen_with_its_exact_amount_needs_no_name() -> None:
+    decision = run(f"KZ {KZ}", [item(KZ, 4500, debtor_name="Hans Müller")])
+    assert (decision.rule, decision.outcome) == (Rule.EXACT, Outcome.BOOKED)
+
+
+def test_a_bare_number_with_the_exact_amount_needs_the_payer_to_confirm_it() -> None:
+    # Bare, a number is a valid Kassenzeichen one time in ten by chance, and bulk notices
+    # share amounts: the name (or a known IBAN) has to say that the payer is the debtor.
+    items = [item(KZ, 4500, receivable_id=7, debtor_name="Hans Müller")]
+    decision = run(f"Kunde {KZ}", items, counterparty_name="Anna Schmidt")
+    assert (decision.rule, decision.outcome) == (Rule.EXACT, Outcome.CLEARING)
+    assert decision.allocations == ()
+    assert decision.suspense_cents == 4500
+    assert "Zahler (Anna Schmidt) passt nicht zum Schuldner (Hans Müller)" in decision.reason
+    iban = "DE02120300000000202051"
+    statement_line = line(4500, f"Kunde {KZ}", counterparty_name="Anna", counterparty_iban=iban)
+    decision = decide(
+        statement_line,
+        {KZ: items[0]},
+        readings=readings(statement_line, PREFIXED),
+        known_ibans={iban: {7}},
+    )
+    assert (decision.rule, decision.outcome) == (Rule.EXACT, Outcome.BOOKED)
+    decision = run(f"{KZ}", items, ultimate_party_name="Müller, Hans")
+    assert decision.outcome is Outcome.BOOKED
 
 
 def test_the_reason_says_how_a_confused_kassenzeichen_was_read() -> None:
@@ -151,7 +182,7 @@ def test_several_kassenzeichen_adding_up_exactly_are_split() -> None:
 
 def test_several_bare_kassenzeichen_split_too_when_the_sum_confirms_them() -> None:
     decision = run(f"{KZ} {OTHER}", [item(KZ, 3000), item(OTHER, 1500)])
-    assert decision.rule is Rule.SPLIT
+    assert (decision.rule, decision.outcome) == (Rule.SPLIT, Outcome.BOOKED)
 
 
 def test_several_that_do_not_add_up_are_ambiguous() -> None:
@@ -174,24 +205,34 @@ def test_introduced_kassenzeichen_win_over_a_bare_number_that_spoils_the_sum() -
     assert decision.candidates == (KZ, OTHER)
 
 
-def test_an_existing_twin_makes_the_reading_a_guess() -> None:
-    number = kz(99)  # 51260000990
-    (reading,) = readings(line(text=number), PREFIXED)
-    twin = reading.twins[0]
-    decision = decide(
-        line(4500, f"KZ {number}"),
-        {number: item(number, 4500), twin: item(twin, 4500)},
-        readings=readings(line(4500, f"KZ {number}"), PREFIXED),
-    )
+def twin_case(
+    line_cents: int, mine: OpenItem, twin_cents: int, twin_status: str = "open"
+) -> Decision:
+    number = mine.kassenzeichen
+    statement_line = line(line_cents, f"KZ {number}")
+    found = readings(statement_line, PREFIXED)
+    twin = found[0].twins[0]
+    items = {number: mine, twin: item(twin, twin_cents, receivable_id=99, status=twin_status)}
+    return decide(statement_line, items, readings=found)
+
+
+def test_an_existing_twin_makes_a_reading_without_its_exact_amount_a_guess() -> None:
+    number = kz(99)  # 51260000990: Luhn cannot see 9 and 0 swapped
+    decision = twin_case(4500, item(number, 9000), 4500)
     assert (decision.rule, decision.outcome) == (Rule.AMBIGUOUS, Outcome.CLEARING)
     assert "vertauschte Ziffern" in decision.reason
-    # A twin that is paid already does not stand in the way.
-    decision = decide(
-        line(4500, f"KZ {number}"),
-        {number: item(number, 4500), twin: item(twin, 0, status="paid")},
-        readings=readings(line(4500, f"KZ {number}"), PREFIXED),
-    )
-    assert decision.rule is Rule.EXACT
+    # The twin paid already: still a guess between a partial payment and a double one.
+    decision = twin_case(4500, item(number, 9000), 0, "paid")
+    assert decision.rule is Rule.AMBIGUOUS
+
+
+def test_the_exact_amount_tells_a_reading_from_its_twin() -> None:
+    number = kz(99)
+    decision = twin_case(4500, item(number, 4500), 3000)
+    assert (decision.rule, decision.outcome) == (Rule.EXACT, Outcome.BOOKED)
+    # Both owe the same: the amount does not tell them apart.
+    decision = twin_case(4500, item(number, 4500), 4500)
+    assert decision.rule is Rule.AMBIGUOUS
 
 
 # --- nothing usable ---------------------------------------------------------------------------

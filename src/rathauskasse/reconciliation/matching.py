@@ -13,12 +13,15 @@ Invariants every decision keeps (the Hypothesis properties in tests/reconciliati
   suspense;
 - the same line and the same items give the same decision.
 
-When the matcher books without asking (decision 0024): a Kassenzeichen read anywhere counts if
-the amount confirms it (exactly its open amount, or several whose open amounts add up exactly);
-a different amount is booked as partial or overpayment only when the Kassenzeichen was introduced
-("KZ", "Kassenzeichen", an RF reference, a whole structured field). A number standing bare in the
-text is one time in ten a valid Kassenzeichen by chance; the amount, or the payer's own words,
-have to say that it is one.
+When the matcher books without asking (decision 0024):
+- a Kassenzeichen introduced by the payer ("KZ", "Kassenzeichen", an RF reference, a whole
+  structured field) is booked: exactly, partly (flagged) or with the overpayment to suspense
+  (flagged);
+- a number standing bare in free text is one time in ten a valid Kassenzeichen by chance, so it
+  needs more: exactly its open amount and a payer who resembles the debtor (name, or an IBAN
+  the debtor paid from before), or, with several, open amounts that add up exactly;
+- a reading whose transposition twin exists as well is decided only when the amount names one
+  of the two; one check digit does not see every transposition (Luhn misses 09 ↔ 90).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from rathauskasse.reconciliation.lines import StatementLine
 from rathauskasse.reconciliation.references import How, Reading, Source
 
 OPEN = "open"
+#: How similar the payer's and the debtor's names must be to count as the same person.
+NAME_CONFIRMS = 0.5
 _NO_PAYOUTS: Mapping[str, Payout] = MappingProxyType({})
 _NO_IBANS: Mapping[str, set[int]] = MappingProxyType({})
 
@@ -135,6 +140,7 @@ def decide(
     readings: Sequence[Reading] | None = None,
     payouts: Mapping[str, Payout] = _NO_PAYOUTS,
     payout_refs: Sequence[str] | None = None,
+    known_ibans: Mapping[str, set[int]] = _NO_IBANS,
 ) -> Decision:
     """The decision about one line.
 
@@ -142,7 +148,8 @@ def decide(
     canonical Kassenzeichen, whatever their status. `readings`: what `references.readings` read
     in the line; without it every key of `found` counts as given by the caller (introduced).
     `payouts`: the provider payouts known for `payout_refs` (by default
-    `references.payout_references(line)`)."""
+    `references.payout_references(line)`). `known_ibans`: per IBAN, the receivable ids of
+    debtors who paid from it before (it confirms a bare Kassenzeichen, as a similar name does)."""
     amount = line.amount_cents
     if readings is None:
         readings = tuple(
@@ -192,12 +199,12 @@ def decide(
     if not items:
         return _no_reference(amount, readings, payout_refs)
 
-    decision = _resolve(amount, items, found, read)
+    decision = _resolve(line, items, found, read, known_ibans)
     strong = [(r, i) for r, i in items if r.introduced]
     if decision.outcome is Outcome.CLEARING and strong and len(strong) < len(items):
         # Introduced Kassenzeichen alone may resolve exactly what bare numbers beside them spoil.
-        narrower = _resolve(amount, strong, found, read)
-        if narrower.rule in {Rule.EXACT, Rule.SPLIT}:
+        narrower = _resolve(line, strong, found, read, known_ibans)
+        if narrower.outcome is Outcome.BOOKED:
             return narrower
     return decision
 
@@ -274,32 +281,63 @@ def _clearing(rule: Rule, reason: str, amount: int, read: tuple[str, ...]) -> De
 
 
 def _resolve(
-    amount: int,
+    line: StatementLine,
     items: list[tuple[Reading, OpenItem]],
     found: Mapping[str, OpenItem],
     read: tuple[str, ...],
+    known_ibans: Mapping[str, set[int]],
 ) -> Decision:
-    # A twin (one transposition away, unseen by the check digit) that exists and is open makes
-    # the reading a guess between two receivables.
-    for reading, _item in items:
-        for twin in reading.twins:
-            other = found.get(twin)
-            if other is not None and twin not in read and _is_open(other):
-                return _clearing(
-                    Rule.AMBIGUOUS,
-                    f"{reading.describe()}; das Kassenzeichen {twin} unterscheidet sich nur "
-                    "durch zwei vertauschte Ziffern, die Prüfziffer kann beide nicht "
-                    f"unterscheiden, und beide sind offen: {_eur(amount)} ins Verwahrgeld, "
-                    "bitte zuordnen.",
-                    amount,
-                    read,
-                )
-    if len(items) == 1:
-        return _single(amount, *items[0], read)
-    return _several(amount, items, read)
+    amount = line.amount_cents
+    if len(items) > 1:
+        return _several(amount, items, read)
+    reading, item = items[0]
+    # A twin (one transposition away, unseen by the check digit) that exists makes the reading
+    # a guess between two receivables, unless the amount says which one: exactly this one's
+    # open amount, and not the twin's as well.
+    exact = _is_open(item) and item.open_cents == amount
+    for twin in reading.twins:
+        other = found.get(twin)
+        if other is None or twin in read:
+            continue
+        if exact and not (_is_open(other) and other.open_cents == amount):
+            continue
+        return _clearing(
+            Rule.AMBIGUOUS,
+            f"{reading.describe()}; das Kassenzeichen {twin} unterscheidet sich nur durch zwei "
+            "vertauschte Ziffern, die Prüfziffer kann beide nicht unterscheiden, und beide "
+            f"gibt es: {_eur(amount)} ins Verwahrgeld, bitte zuordnen.",
+            amount,
+            read,
+        )
+    return _single(line, reading, item, read, known_ibans)
 
 
-def _single(amount: int, reading: Reading, item: OpenItem, read: tuple[str, ...]) -> Decision:
+def payer_confirms(
+    line: StatementLine, item: OpenItem, known_ibans: Mapping[str, set[int]] = _NO_IBANS
+) -> bool:
+    """The payer is the debtor as far as the line tells: a similar name, or an IBAN the
+    debtor paid from before."""
+    if item.receivable_id in known_ibans.get(_compact_iban(line.counterparty_iban), ()):
+        return True
+    return any(
+        name_similarity(name, item.debtor_name) >= NAME_CONFIRMS
+        for name in (line.counterparty_name, line.ultimate_party_name)
+        if name
+    )
+
+
+def _compact_iban(iban: str) -> str:
+    return iban.replace(" ", "").upper()
+
+
+def _single(
+    line: StatementLine,
+    reading: Reading,
+    item: OpenItem,
+    read: tuple[str, ...],
+    known_ibans: Mapping[str, set[int]],
+) -> Decision:
+    amount = line.amount_cents
     found = reading.describe()
     if not _is_open(item):
         state = "storniert" if item.status == "cancelled" else "bereits bezahlt"
@@ -313,6 +351,17 @@ def _single(amount: int, reading: Reading, item: OpenItem, read: tuple[str, ...]
     open_cents = item.open_cents
     allocation = Allocation(item.receivable_id, item.kassenzeichen, min(amount, open_cents))
     if amount == open_cents:
+        if not reading.introduced and not payer_confirms(line, item, known_ibans):
+            payer = line.counterparty_name or "unbekannt"
+            return _clearing(
+                Rule.EXACT,
+                f"{found}, Betrag {_eur(amount)} entspricht dem offenen Betrag; das "
+                "Kassenzeichen stand aber ohne „KZ“ oder „Kassenzeichen“ im Text, und der "
+                f"Zahler ({payer}) passt nicht zum Schuldner ({item.debtor_name or 'ohne Namen'})"
+                f": nicht automatisch gebucht, {_eur(amount)} ins Verwahrgeld, bitte prüfen.",
+                amount,
+                read,
+            )
         return Decision(
             Rule.EXACT,
             Outcome.BOOKED,
@@ -396,6 +445,7 @@ def match_batch(
     payout_lookup: Callable[[Collection[str]], Mapping[str, Payout]] | None = None,
     years: Collection[str] | None = None,
     payout_pattern: re.Pattern[str] = references.PAYOUT_PATTERN,
+    known_ibans: Mapping[str, set[int]] = _NO_IBANS,
 ) -> list[Decision]:
     """Decide a batch with one call of `lookup` (and of `payout_lookup`) for all its lines."""
     read = [references.readings(line, scheme, years=years) for line in lines]
@@ -410,7 +460,14 @@ def match_batch(
         wanted = {ref for group in refs for ref in group}
         payouts = payout_lookup(wanted) if wanted else _NO_PAYOUTS
     return [
-        decide(line, items, readings=found, payouts=payouts, payout_refs=line_refs)
+        decide(
+            line,
+            items,
+            readings=found,
+            payouts=payouts,
+            payout_refs=line_refs,
+            known_ibans=known_ibans,
+        )
         for line, found, line_refs in zip(lines, read, refs, strict=True)
     ]
 
@@ -461,7 +518,7 @@ def suggest(
     ref_date = today or line.booking_date or line.value_date
     payer = " ".join(n for n in (line.counterparty_name, line.ultimate_party_name) if n)
     payer_tokens = name_tokens(payer)
-    iban_ids = known_ibans.get(line.counterparty_iban.replace(" ", "").upper(), set())
+    iban_ids = known_ibans.get(_compact_iban(line.counterparty_iban), set())
     read = {r.kassenzeichen: r for r in readings}
     ranked: list[tuple[float, int, int, Suggestion]] = []
     for item in pool:
@@ -482,7 +539,7 @@ def suggest(
             similarity = (
                 len(payer_tokens & debtor) / min(len(payer_tokens), len(debtor)) if debtor else 0
             )
-            if similarity >= 0.5:
+            if similarity >= NAME_CONFIRMS:
                 score += 0.25 * similarity
                 reasons.append(
                     f"Name {'gleich' if similarity == 1 else 'ähnlich'} ({item.debtor_name})"
