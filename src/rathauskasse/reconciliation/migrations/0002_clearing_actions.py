@@ -14,67 +14,163 @@ forward, backward = run_on_postgres(
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0004_bank_statement_kind'),
-        ('organisations', '0003_girocode_reference'),
-        ('reconciliation', '0001_initial'),
+        ("ledger", "0004_bank_statement_kind"),
+        ("organisations", "0003_girocode_reference"),
+        ("reconciliation", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ClearingAction',
+            name="ClearingAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('assigned', 'zugeordnet'), ('held', 'im Verwahrgeld belassen'), ('refund_marked', 'zur Rückzahlung vorgemerkt'), ('commented', 'kommentiert'), ('undone', 'Zuordnung aufgehoben'), ('reviewed', 'geprüft')], max_length=20, verbose_name='Aktion')),
-                ('comment', models.TextField(blank=True, verbose_name='Kommentar')),
-                ('status_after', models.CharField(choices=[('none', 'nichts zu tun'), ('review', 'gebucht, bitte prüfen'), ('open', 'wartet in der Klärung'), ('held', 'bleibt im Verwahrgeld'), ('refund', 'zur Rückzahlung vorgemerkt'), ('cleared', 'geklärt'), ('returned', 'zurückgebucht')], max_length=20, verbose_name='Klärung danach')),
-                ('refund_iban', models.CharField(blank=True, max_length=34, verbose_name='IBAN der Rückzahlung')),
-                ('refund_name', models.CharField(blank=True, max_length=140, verbose_name='Empfänger der Rückzahlung')),
-                ('actor_label', models.CharField(max_length=200, verbose_name='von')),
-                ('created_at', models.DateTimeField(verbose_name='am')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("assigned", "zugeordnet"),
+                            ("held", "im Verwahrgeld belassen"),
+                            ("refund_marked", "zur Rückzahlung vorgemerkt"),
+                            ("commented", "kommentiert"),
+                            ("undone", "Zuordnung aufgehoben"),
+                            ("reviewed", "geprüft"),
+                        ],
+                        max_length=20,
+                        verbose_name="Aktion",
+                    ),
+                ),
+                ("comment", models.TextField(blank=True, verbose_name="Kommentar")),
+                (
+                    "status_after",
+                    models.CharField(
+                        choices=[
+                            ("none", "nichts zu tun"),
+                            ("review", "gebucht, bitte prüfen"),
+                            ("open", "wartet in der Klärung"),
+                            ("held", "bleibt im Verwahrgeld"),
+                            ("refund", "zur Rückzahlung vorgemerkt"),
+                            ("cleared", "geklärt"),
+                            ("returned", "zurückgebucht"),
+                        ],
+                        max_length=20,
+                        verbose_name="Klärung danach",
+                    ),
+                ),
+                (
+                    "refund_iban",
+                    models.CharField(
+                        blank=True, max_length=34, verbose_name="IBAN der Rückzahlung"
+                    ),
+                ),
+                (
+                    "refund_name",
+                    models.CharField(
+                        blank=True, max_length=140, verbose_name="Empfänger der Rückzahlung"
+                    ),
+                ),
+                ("actor_label", models.CharField(max_length=200, verbose_name="von")),
+                ("created_at", models.DateTimeField(verbose_name="am")),
             ],
             options={
-                'verbose_name': 'Klärungsschritt',
-                'verbose_name_plural': 'Klärungsschritte',
-                'ordering': ('line', 'id'),
+                "verbose_name": "Klärungsschritt",
+                "verbose_name_plural": "Klärungsschritte",
+                "ordering": ("line", "id"),
             },
         ),
         migrations.RemoveConstraint(
-            model_name='statementline',
-            name='statement_line_clearing_status',
+            model_name="statementline",
+            name="statement_line_clearing_status",
         ),
         migrations.AlterField(
-            model_name='statementline',
-            name='clearing_status',
-            field=models.CharField(choices=[('none', 'nichts zu tun'), ('review', 'gebucht, bitte prüfen'), ('open', 'wartet in der Klärung'), ('held', 'bleibt im Verwahrgeld'), ('refund', 'zur Rückzahlung vorgemerkt'), ('cleared', 'geklärt'), ('returned', 'zurückgebucht')], default='none', max_length=20, verbose_name='Klärung'),
+            model_name="statementline",
+            name="clearing_status",
+            field=models.CharField(
+                choices=[
+                    ("none", "nichts zu tun"),
+                    ("review", "gebucht, bitte prüfen"),
+                    ("open", "wartet in der Klärung"),
+                    ("held", "bleibt im Verwahrgeld"),
+                    ("refund", "zur Rückzahlung vorgemerkt"),
+                    ("cleared", "geklärt"),
+                    ("returned", "zurückgebucht"),
+                ],
+                default="none",
+                max_length=20,
+                verbose_name="Klärung",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='statementline',
-            constraint=models.CheckConstraint(condition=models.Q(('clearing_status__in', ['none', 'review', 'open', 'held', 'refund', 'cleared', 'returned'])), name='statement_line_clearing_status'),
+            model_name="statementline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "clearing_status__in",
+                        ["none", "review", "open", "held", "refund", "cleared", "returned"],
+                    )
+                ),
+                name="statement_line_clearing_status",
+            ),
         ),
         migrations.AddField(
-            model_name='clearingaction',
-            name='journal_entry',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.journalentry'),
+            model_name="clearingaction",
+            name="journal_entry",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="ledger.journalentry",
+            ),
         ),
         migrations.AddField(
-            model_name='clearingaction',
-            name='line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='actions', to='reconciliation.statementline'),
+            model_name="clearingaction",
+            name="line",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="actions",
+                to="reconciliation.statementline",
+            ),
         ),
         migrations.AddField(
-            model_name='clearingaction',
-            name='undoes',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='undone_by', to='reconciliation.clearingaction'),
+            model_name="clearingaction",
+            name="undoes",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="undone_by",
+                to="reconciliation.clearingaction",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='clearingaction',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['assigned', 'held', 'refund_marked', 'commented', 'undone', 'reviewed'])), name='clearing_action_kind'),
+            model_name="clearingaction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "kind__in",
+                        ["assigned", "held", "refund_marked", "commented", "undone", "reviewed"],
+                    )
+                ),
+                name="clearing_action_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='clearingaction',
-            constraint=models.CheckConstraint(condition=models.Q(('status_after__in', ['none', 'review', 'open', 'held', 'refund', 'cleared', 'returned'])), name='clearing_action_status'),
+            model_name="clearingaction",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status_after__in",
+                        ["none", "review", "open", "held", "refund", "cleared", "returned"],
+                    )
+                ),
+                name="clearing_action_status",
+            ),
         ),
         migrations.RunPython(forward, backward, elidable=False),
     ]
