@@ -20,6 +20,7 @@ from rathauskasse.backoffice.access import CASH_OFFICE, STAFF, organisation_of, 
 from rathauskasse.core import ratelimit
 from rathauskasse.organisations.models import Organisation, Role
 from rathauskasse.receivables import selectors as receivable_selectors
+from rathauskasse.reconciliation import selectors as reconciliation_selectors
 
 #: Failed sign-ins allowed per client address and per user name in a quarter of an hour.
 LOGIN_ATTEMPTS = 10
@@ -125,6 +126,7 @@ def home(request: HttpRequest, organisation: Organisation) -> HttpResponse:
             "roles": sorted(Role(r).label for r in roles),
             "is_cash_office": bool(roles & set(CASH_OFFICE)),
             "summary": receivable_selectors.open_summary(organisation=organisation),
+            "clearing": reconciliation_selectors.queue_counts(organisation=organisation),
             "admin_url": reverse("admin:index") if request.user.is_staff else "",
         },
     )

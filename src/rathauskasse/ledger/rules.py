@@ -131,3 +131,23 @@ def provider_payout(
     if fee_cents:
         lines.append(PostingLine(fees(provider), fee_cents))
     return lines
+
+
+def suspense_assigned(*, allocations: Sequence[tuple[int, int]]) -> list[PostingLine]:
+    """Money held in Suspense assigned to receivables ((open_item_id, cents), positive):
+    debit Suspense with the total, credit Receivables per receivable."""
+    total = sum(cents for _, cents in allocations)
+    return [
+        PostingLine(SUSPENSE, total),
+        *(PostingLine(RECEIVABLES, -cents, open_item_id) for open_item_id, cents in allocations),
+    ]
+
+
+def assignment_undone(*, allocations: Sequence[tuple[int, int]]) -> list[PostingLine]:
+    """An assignment of bank money taken back: the receivables are owed again (debit), the money
+    stays on the bank account and waits in Suspense (credit)."""
+    total = sum(cents for _, cents in allocations)
+    return [
+        *(PostingLine(RECEIVABLES, cents, open_item_id) for open_item_id, cents in allocations),
+        PostingLine(SUSPENSE, -total),
+    ]

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from rathauskasse.core.models import AppendOnlyModel
 from rathauskasse.ledger import rules
 from rathauskasse.ledger.models import JournalEntry
 from rathauskasse.ledger.rules import AccountRef
@@ -180,8 +181,14 @@ class ClearingStatus(models.TextChoices):
     NONE = "none", "nichts zu tun"
     REVIEW = "review", "gebucht, bitte prüfen"
     OPEN = "open", "wartet in der Klärung"
+    HELD = "held", "bleibt im Verwahrgeld"
+    REFUND = "refund", "zur Rückzahlung vorgemerkt"
     CLEARED = "cleared", "geklärt"
     RETURNED = "returned", "zurückgebucht"
+
+
+#: Lines the cash office still has to look at.
+TO_DO = (ClearingStatus.OPEN, ClearingStatus.REVIEW)
 
 
 class StatementLine(models.Model):
@@ -335,3 +342,53 @@ class ClearingHint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line_id} → {self.receivable_id}"
+
+
+class ActionKind(models.TextChoices):
+    ASSIGNED = "assigned", "zugeordnet"
+    HELD = "held", "im Verwahrgeld belassen"
+    REFUND_MARKED = "refund_marked", "zur Rückzahlung vorgemerkt"
+    COMMENTED = "commented", "kommentiert"
+    UNDONE = "undone", "Zuordnung aufgehoben"
+    REVIEWED = "reviewed", "geprüft"
+
+
+class ClearingAction(AppendOnlyModel):
+    """What the cash office did with a line, in order; written once, never changed.
+
+    Assignments and their undoing carry the posting that moved the money (from Suspense to
+    Receivables, or back); a mark for refund carries the account the money is to go to.
+    """
+
+    line = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="actions")
+    kind = models.CharField("Aktion", max_length=20, choices=ActionKind.choices)
+    comment = models.TextField("Kommentar", blank=True)
+    status_after = models.CharField("Klärung danach", max_length=20, choices=ClearingStatus.choices)
+    journal_entry = models.ForeignKey(
+        JournalEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    #: For an undo: the assignment (or, for the import's own booking, nothing) it takes back.
+    undoes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
+    )
+    refund_iban = models.CharField("IBAN der Rückzahlung", max_length=34, blank=True)
+    refund_name = models.CharField("Empfänger der Rückzahlung", max_length=140, blank=True)
+    actor_label = models.CharField("von", max_length=200)
+    created_at = models.DateTimeField("am")
+
+    class Meta:
+        verbose_name = "Klärungsschritt"
+        verbose_name_plural = "Klärungsschritte"
+        ordering = ("line", "id")
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ActionKind.values), name="clearing_action_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(status_after__in=ClearingStatus.values),
+                name="clearing_action_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line_id}: {self.get_kind_display()}"
