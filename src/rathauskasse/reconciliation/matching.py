@@ -303,13 +303,17 @@ def _resolve(
             continue
         return _clearing(
             Rule.AMBIGUOUS,
-            f"{reading.describe()}; das Kassenzeichen {twin} unterscheidet sich nur durch zwei "
-            "vertauschte Ziffern, die Prüfziffer kann beide nicht unterscheiden, und beide "
-            f"gibt es: {_eur(amount)} ins Verwahrgeld, bitte zuordnen.",
+            f"{reading.describe()}; das Kassenzeichen {twin} unterscheidet sich nur durch "
+            f"{_typo(reading.kassenzeichen, twin)}, die Prüfziffer kann beide nicht "
+            f"unterscheiden, und beide gibt es: {_eur(amount)} ins Verwahrgeld, bitte zuordnen.",
             amount,
             read,
         )
     return _single(line, reading, item, read, known_ibans)
+
+
+def _typo(read: str, twin: str) -> str:
+    return "zwei vertauschte Ziffern" if sorted(read) == sorted(twin) else "eine Ziffer"
 
 
 def payer_confirms(

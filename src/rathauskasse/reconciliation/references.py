@@ -27,9 +27,10 @@ What counts as a reading, and why (decision 0024):
   token has one corrected reading; if a run still yields two different corrected readings, none of
   them counts: the check digit would be choosing between them, and it is not strong enough for
   that.
-- One check digit does not see every typo (Luhn misses 09↔90; mod 11 maps a remainder of 10 to 0).
-  `Reading.twins` lists the other valid Kassenzeichen one adjacent transposition away; the caller
-  looks them up too, and the matcher refuses to decide between a reading and an existing twin.
+- One check digit does not see every typo (Luhn misses 09↔90; mod 11 maps a remainder of 10 to 0
+  and so misses some wrong digits). `Reading.twins` lists the other valid Kassenzeichen one such
+  typo away; the caller looks them up too, and the matcher does not guess between a reading and
+  an existing twin.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ class Reading:
     introduced: bool = False  # after "KZ"/"Kassenzeichen", an RF reference, a whole field
     corrections: tuple[str, ...] = ()  # "O→0", "I→1", ... in the order of the alphabet
     rf: bool = False  # read from an ISO 11649 creditor reference
-    twins: tuple[str, ...] = ()  # valid Kassenzeichen one adjacent transposition away
+    twins: tuple[str, ...] = ()  # valid Kassenzeichen one undetected typo away
 
     def describe(self) -> str:
         """ "Kassenzeichen 5126000123 im Verwendungszweck gefunden (gelesen mit O→0)"."""
@@ -131,6 +132,7 @@ _GROUP = re.compile(rf"(?:[{_CONFUSABLE}]*[0-9])+[{_CONFUSABLE}]*")
 # What may stand between the numbers of a list after "Kassenzeichen": "KZ 1, 2 und 3".
 _LIST_GAP = re.compile(r"\s*(?:[,;&+]|und|u\.|sowie)\s*(?:(?i:kz)\s*)?", re.IGNORECASE)
 _NOTPROVIDED = "NOTPROVIDED"
+_SUBSTITUTION_SAFE = frozenset({checkdigits.LUHN, checkdigits.WEIGHTED_2N})
 
 
 def _iban_valid(compact: str) -> bool:
@@ -154,6 +156,9 @@ class _Reader:
         self.zero_number = "0" * scheme.number_digits
         self.years = years if scheme.year_digits else None
         self.luhn = scheme.algorithm == checkdigits.LUHN
+        self.mod11 = scheme.algorithm == checkdigits.MOD11
+        # Luhn and the weighted 2^n method catch every single wrong digit; others may not.
+        self.substitutions = scheme.algorithm not in _SUBSTITUTION_SAFE
 
     # -- validity --------------------------------------------------------------------------
     def valid(self, digits: str) -> bool:
@@ -169,7 +174,8 @@ class _Reader:
         return True
 
     def twins(self, kassenzeichen: str) -> tuple[str, ...]:
-        """Other valid Kassenzeichen that differ by one adjacent transposition."""
+        """Other valid Kassenzeichen one typo away that the check digit does not catch: an
+        adjacent transposition, or (where the algorithm misses some) a single wrong digit."""
         if not self.width:
             return ()
         found = []
@@ -183,7 +189,15 @@ class _Reader:
             swapped = kassenzeichen[:i] + b + a + kassenzeichen[i + 2 :]
             if self.valid(swapped):
                 found.append(swapped)
-        return tuple(found)
+        if self.substitutions and (not self.mod11 or kassenzeichen[-1] == "0"):
+            # Mod 11 misses a wrong digit only where a remainder of 10 became the check 0.
+            for i in range(len(kassenzeichen) - 1):
+                for digit in "0123456789":
+                    if digit != kassenzeichen[i]:
+                        changed = kassenzeichen[:i] + digit + kassenzeichen[i + 1 :]
+                        if self.valid(changed):
+                            found.append(changed)
+        return tuple(dict.fromkeys(found))
 
     # -- one window of digit groups --------------------------------------------------------
     def canonical(self, raw: str, *, may_fill: bool) -> tuple[str, How, tuple[str, ...]] | None:
