@@ -377,3 +377,11 @@ def test_whatever_the_text_every_reading_is_a_valid_kassenzeichen(text: str) -> 
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_crashes_the_reader(text: str) -> None:
     readings(line(text=text, structured_reference=text[:35], end_to_end_id=text[:35]), PREFIXED)
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=30))
+def test_the_fast_luhn_is_the_luhn_of_the_check_digit_module(body: str) -> None:
+    from rathauskasse.core.checkdigits import luhn
+    from rathauskasse.reconciliation.references import fast_luhn
+
+    assert fast_luhn(body) == luhn(body)

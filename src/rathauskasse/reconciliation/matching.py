@@ -31,9 +31,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
-from rathauskasse.core.money import Money
 from rathauskasse.receivables.kassenzeichen import Scheme
 from rathauskasse.reconciliation import references
 from rathauskasse.reconciliation.decisions import (
@@ -85,7 +85,10 @@ RETURN_REASONS = {
 
 
 def _eur(cents: int) -> str:
-    return Money(cents).format_de()
+    """As `Money.format_de` ("1.234,56 €"), without building a Money: reasons are made per line."""
+    euros, rest = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{euros:,}".replace(",", ".") + f",{rest:02d}\u00a0€"
 
 
 # --- reversals --------------------------------------------------------------------------------
@@ -487,6 +490,7 @@ _NOISE = frozenset(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=65_536)
 def name_tokens(name: str) -> frozenset[str]:
     """Lower case, umlauts spelt out, accents dropped, titles and legal forms left out."""
     folded = name.lower().translate(_FOLD)
