@@ -48,6 +48,11 @@ def only(text: str, scheme: Scheme = PREFIXED, **kwargs: object) -> tuple[str, H
         (f"Kassenzeichen-Nr.: {KZ}", How.EXACT, True),
         (f"KASSENZEICHEN NR {KZ}", How.EXACT, True),
         (f"Kassenz. {KZ}", How.EXACT, True),
+        (f"Kassenzeichennummer {KZ}", How.EXACT, True),
+        (f"(KZ {KZ})", How.EXACT, True),
+        (f"Hotel {KZ}", How.EXACT, False),  # "tel" ends a word here: no telephone number
+        (f"Kfz {KZ}", How.EXACT, False),
+        (f"Steuer-KZ: {KZ}", How.EXACT, True),
         ("KZ 51-26-000123-8", How.NORMALISED, True),
         ("51 26 000123 8 Grundsteuer", How.NORMALISED, False),
         ("5126 0001 238", How.NORMALISED, False),

@@ -158,7 +158,7 @@ def decide(
         readings = tuple(
             Reading(kz, Source.GIVEN, How.EXACT, kz, introduced=True) for kz in sorted(found)
         )
-    read = tuple(r.kassenzeichen for r in readings)
+    read = tuple([r.kassenzeichen for r in readings])
 
     if is_reversal(line):
         kind = "Rücklastschrift" if line.amount_cents < 0 else "Rückbuchung"

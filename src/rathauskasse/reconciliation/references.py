@@ -256,8 +256,7 @@ class _Reader:
     def read(self, text: str, source: Source, *, structured: bool) -> list[Reading]:
         out: list[Reading] = []
         size = len(text)
-        first = size - len(text.lstrip())
-        last = len(text.rstrip())
+        first, last = (size - len(text.lstrip()), len(text.rstrip())) if structured else (-1, -1)
         pos = 0
         list_end = -1  # where the last introduced run ended: a list may continue there
         search = _RUN.search
