@@ -332,8 +332,7 @@ def main() -> None:
     reference_us = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000 * 1e6
     just_lines = [entry[0] for entry in lines]
     started = time.perf_counter()
-    for line in just_lines:
-        references.readings(line, scheme, years=years)
+    references.batch_readings(just_lines, scheme, years=years)
     read_seconds = time.perf_counter() - started
 
     decisions = []

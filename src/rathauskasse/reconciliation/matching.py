@@ -455,7 +455,7 @@ def match_batch(
     known_ibans: Mapping[str, set[int]] = _NO_IBANS,
 ) -> list[Decision]:
     """Decide a batch with one call of `lookup` (and of `payout_lookup`) for all its lines."""
-    read = [references.readings(line, scheme, years=years) for line in lines]
+    read = references.batch_readings(lines, scheme, years=years)
     keys: set[str] = set()
     for found in read:
         keys |= references.lookup_keys(found)

@@ -202,7 +202,10 @@ class _Reader:
         ):
             return ()
         found = []
-        for i in range(len(kassenzeichen) - 1):
+        # Mod 11 sees every error in the body unless the check is 0 (a remainder of 10 or 11):
+        # otherwise only swapping the check digit itself can hide.
+        first = len(kassenzeichen) - 2 if self.mod11 and kassenzeichen[-1] != "0" else 0
+        for i in range(first, len(kassenzeichen) - 1):
             a, b = kassenzeichen[i], kassenzeichen[i + 1]
             if a == b:
                 continue
@@ -432,7 +435,10 @@ def readings(
 
     `years`: the year parts (as in the Kassenzeichen, e.g. "25", "26") worth reading; None reads
     every year."""
-    reader = _reader(scheme, None if years is None else frozenset(years))
+    return _readings(line, _reader(scheme, None if years is None else frozenset(years)))
+
+
+def _readings(line: StatementLine, reader: _Reader) -> tuple[Reading, ...]:
     found: list[Reading] = []
     for source, name, structured in _FIELDS:
         text = getattr(line, name)
@@ -460,6 +466,14 @@ def _best(reader: _Reader, found: list[Reading]) -> tuple[Reading, ...]:
         twins = reader.twins(reading.kassenzeichen)
         out.append(reading._replace(twins=twins) if twins else reading)
     return tuple(out)
+
+
+def batch_readings(
+    lines: Iterable[StatementLine], scheme: Scheme, *, years: Collection[str] | None = None
+) -> list[tuple[Reading, ...]]:
+    """`readings` of many lines, with the scheme's rules looked up once."""
+    reader = _reader(scheme, None if years is None else frozenset(years))
+    return [_readings(line, reader) for line in lines]
 
 
 def candidates(
