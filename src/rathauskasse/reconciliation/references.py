@@ -114,10 +114,6 @@ MAX_EXTRA_ZEROS = 4
 _RUN = re.compile(
     rf"[0-9][0-9{_CONFUSABLE}]*(?:[\s\-./_]{{1,3}}[{_CONFUSABLE}]*[0-9][0-9{_CONFUSABLE}]*)*"
 )
-_KEYWORD = (
-    r"(?i:(?<![a-zäöüß])(?:kassen-?zeichen(?:nummer|nr)?|kassenz|kz(?:nr|-nr)?)(?![a-zäöüß])"
-    r"[\s:.#\-]*(?:(?:nr|nummer)(?![a-zäöüß])[\s:.#\-]*)?)"
-)
 # What stands right before a run: matched once, anchored, against the reversed text before it
 # (a forward search would try every one of the characters there). Reversed, "Kassenzeichen-Nr.: "
 # reads " :.rN-nehciezessaK"; the keyword must not be the end of a longer word.
