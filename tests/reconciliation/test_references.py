@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rathauskasse.core import iso11649
-from rathauskasse.receivables.kassenzeichen import Scheme
+from rathauskasse.receivables.kassenzeichen import InvalidKassenzeichen, Scheme
 from rathauskasse.reconciliation.references import (
     How,
     Source,
@@ -48,6 +48,11 @@ def only(text: str, scheme: Scheme = PREFIXED, **kwargs: object) -> tuple[str, H
         (f"Kassenzeichen-Nr.: {KZ}", How.EXACT, True),
         (f"KASSENZEICHEN NR {KZ}", How.EXACT, True),
         (f"Kassenz. {KZ}", How.EXACT, True),
+        (f"Kassenzeichennummer {KZ}", How.EXACT, True),
+        (f"(KZ {KZ})", How.EXACT, True),
+        (f"Hotel {KZ}", How.EXACT, False),  # "tel" ends a word here: no telephone number
+        (f"Kfz {KZ}", How.EXACT, False),
+        (f"Steuer-KZ: {KZ}", How.EXACT, True),
         ("KZ 51-26-000123-8", How.NORMALISED, True),
         ("51 26 000123 8 Grundsteuer", How.NORMALISED, False),
         ("5126 0001 238", How.NORMALISED, False),
@@ -292,14 +297,31 @@ def test_a_reading_names_its_twins_that_the_check_digit_cannot_tell_apart() -> N
     assert read(KZ, PREFIXED)[0].twins == ()
 
 
-def test_twins_for_other_algorithms_are_found_by_trying() -> None:
-    for algorithm in ("mod11", "weighted2n"):
-        scheme = Scheme(prefix="", year_digits=2, number_digits=6, algorithm=algorithm)
-        for number in range(1, 200):
-            value = scheme.build(year=2026, number=number)
-            for twin in read(value, scheme)[0].twins:
-                assert scheme.validate(twin) == twin
-                assert sorted(twin) == sorted(value)
+def _valid(scheme: Scheme, value: str) -> bool:
+    try:
+        return scheme.validate(value) == value
+    except InvalidKassenzeichen:
+        return False
+
+
+def _one_typo_away(value: str) -> set[str]:
+    out = {value[:i] + d + value[i + 1 :] for i in range(len(value)) for d in "0123456789"}
+    out |= {value[:i] + value[i + 1] + value[i] + value[i + 2 :] for i in range(len(value) - 1)}
+    return out - {value}
+
+
+@pytest.mark.parametrize("algorithm", ["luhn", "mod11", "weighted2n"])
+def test_twins_are_every_valid_kassenzeichen_one_undetected_typo_away(algorithm: str) -> None:
+    scheme = Scheme(prefix="", year_digits=2, number_digits=4, algorithm=algorithm)
+    for number in range(1, 10_000, 97):
+        value = scheme.build(year=2026, number=number)
+        (found,) = read(value, scheme)
+        expected = {other for other in _one_typo_away(value) if _valid(scheme, other)}
+        assert set(found.twins) == expected, value
+    # Luhn and 2^n catch every wrong digit; mod 11 does not where the check is 0.
+    mod11 = Scheme(prefix="", year_digits=2, number_digits=4, algorithm="mod11")
+    zero = next(v for n in range(1, 999) if (v := mod11.build(year=2026, number=n)).endswith("0"))
+    assert any(sorted(t) != sorted(zero) for t in read(zero, mod11)[0].twins)
 
 
 # --- payouts ----------------------------------------------------------------------------------
@@ -360,3 +382,11 @@ def test_whatever_the_text_every_reading_is_a_valid_kassenzeichen(text: str) -> 
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_crashes_the_reader(text: str) -> None:
     readings(line(text=text, structured_reference=text[:35], end_to_end_id=text[:35]), PREFIXED)
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=30))
+def test_the_fast_luhn_is_the_luhn_of_the_check_digit_module(body: str) -> None:
+    from rathauskasse.core.checkdigits import luhn
+    from rathauskasse.reconciliation.references import fast_luhn
+
+    assert fast_luhn(body) == luhn(body)

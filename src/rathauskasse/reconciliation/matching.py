@@ -31,9 +31,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 
-from rathauskasse.core.money import Money
 from rathauskasse.receivables.kassenzeichen import Scheme
 from rathauskasse.reconciliation import references
 from rathauskasse.reconciliation.decisions import (
@@ -85,7 +85,10 @@ RETURN_REASONS = {
 
 
 def _eur(cents: int) -> str:
-    return Money(cents).format_de()
+    """As `Money.format_de` ("1.234,56 €"), without building a Money: reasons are made per line."""
+    euros, rest = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{euros:,}".replace(",", ".") + f",{rest:02d}\u00a0€"
 
 
 # --- reversals --------------------------------------------------------------------------------
@@ -155,7 +158,7 @@ def decide(
         readings = tuple(
             Reading(kz, Source.GIVEN, How.EXACT, kz, introduced=True) for kz in sorted(found)
         )
-    read = tuple(r.kassenzeichen for r in readings)
+    read = tuple([r.kassenzeichen for r in readings])
 
     if is_reversal(line):
         kind = "Rücklastschrift" if line.amount_cents < 0 else "Rückbuchung"
@@ -303,13 +306,17 @@ def _resolve(
             continue
         return _clearing(
             Rule.AMBIGUOUS,
-            f"{reading.describe()}; das Kassenzeichen {twin} unterscheidet sich nur durch zwei "
-            "vertauschte Ziffern, die Prüfziffer kann beide nicht unterscheiden, und beide "
-            f"gibt es: {_eur(amount)} ins Verwahrgeld, bitte zuordnen.",
+            f"{reading.describe()}; das Kassenzeichen {twin} unterscheidet sich nur durch "
+            f"{_typo(reading.kassenzeichen, twin)}, die Prüfziffer kann beide nicht "
+            f"unterscheiden, und beide gibt es: {_eur(amount)} ins Verwahrgeld, bitte zuordnen.",
             amount,
             read,
         )
     return _single(line, reading, item, read, known_ibans)
+
+
+def _typo(read: str, twin: str) -> str:
+    return "zwei vertauschte Ziffern" if sorted(read) == sorted(twin) else "eine Ziffer"
 
 
 def payer_confirms(
@@ -448,7 +455,7 @@ def match_batch(
     known_ibans: Mapping[str, set[int]] = _NO_IBANS,
 ) -> list[Decision]:
     """Decide a batch with one call of `lookup` (and of `payout_lookup`) for all its lines."""
-    read = [references.readings(line, scheme, years=years) for line in lines]
+    read = references.batch_readings(lines, scheme, years=years)
     keys: set[str] = set()
     for found in read:
         keys |= references.lookup_keys(found)
@@ -483,6 +490,7 @@ _NOISE = frozenset(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=65_536)
 def name_tokens(name: str) -> frozenset[str]:
     """Lower case, umlauts spelt out, accents dropped, titles and legal forms left out."""
     folded = name.lower().translate(_FOLD)

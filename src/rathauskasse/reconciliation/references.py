@@ -27,18 +27,19 @@ What counts as a reading, and why (decision 0024):
   token has one corrected reading; if a run still yields two different corrected readings, none of
   them counts: the check digit would be choosing between them, and it is not strong enough for
   that.
-- One check digit does not see every typo (Luhn misses 09↔90; mod 11 maps a remainder of 10 to 0).
-  `Reading.twins` lists the other valid Kassenzeichen one adjacent transposition away; the caller
-  looks them up too, and the matcher refuses to decide between a reading and an existing twin.
+- One check digit does not see every typo (Luhn misses 09↔90; mod 11 maps a remainder of 10 to 0
+  and so misses some wrong digits). `Reading.twins` lists the other valid Kassenzeichen one such
+  typo away; the caller looks them up too, and the matcher does not guess between a reading and
+  an existing twin.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from rathauskasse.core import checkdigits, iso11649
 from rathauskasse.receivables.kassenzeichen import Scheme
@@ -74,8 +75,9 @@ class How(StrEnum):
     CORRECTED = "corrected"  # letters read as the digits they resemble, confirmed by the check
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
+    """One Kassenzeichen read in a line (a named tuple: readings are made per line, fast)."""
+
     kassenzeichen: str  # canonical, compact
     source: Source
     how: How
@@ -83,7 +85,7 @@ class Reading:
     introduced: bool = False  # after "KZ"/"Kassenzeichen", an RF reference, a whole field
     corrections: tuple[str, ...] = ()  # "O→0", "I→1", ... in the order of the alphabet
     rf: bool = False  # read from an ISO 11649 creditor reference
-    twins: tuple[str, ...] = ()  # valid Kassenzeichen one adjacent transposition away
+    twins: tuple[str, ...] = ()  # valid Kassenzeichen one undetected typo away
 
     def describe(self) -> str:
         """ "Kassenzeichen 5126000123 im Verwendungszweck gefunden (gelesen mit O→0)"."""
@@ -104,33 +106,50 @@ _CONFUSION_LABEL = {"O": "O→0", "o": "o→0", "I": "I→1", "l": "l→1", "S":
 MAX_CORRECTIONS = 3
 MAX_EXTRA_ZEROS = 4
 
-# A group: digits and confusable letters with at least one digit, and no other letter or digit
-# on either side. The form (letters* digit)+ letters* splits every token in one way only, so a
-# long digit string costs linear time, not cubic.
-_GROUP_BODY = rf"(?:[{_CONFUSABLE}]*[0-9])+[{_CONFUSABLE}]*(?![A-Za-z0-9])"
-_SEP = r"[\s\-./_]{1,3}"
-_RUN_TAIL = rf"(?:{_SEP}{_GROUP_BODY})*"
-_KEYWORD = (
-    r"(?i:(?<![a-zäöüß])(?:kassen-?zeichen(?:nummer|nr)?|kassenz|kz(?:nr|-nr)?)(?![a-zäöüß])"
-    r"[\s:.#\-]*(?:(?:nr|nummer)(?![a-zäöüß])[\s:.#\-]*)?)"
+# A run: groups of digits (and letters that look like digits) separated by at most three
+# separators, starting at a digit. Starting at a digit lets the regex engine skip text quickly
+# (a pattern that starts with lookbehinds or alternatives is tried at every position, ten times
+# slower); what stands before the run (a keyword, letters it is glued to, an IBAN's country code,
+# "RF", "Tel.") is looked at in Python, only where a run begins.
+_RUN = re.compile(
+    rf"[0-9][0-9{_CONFUSABLE}]*(?:[\s\-./_]{{1,3}}[{_CONFUSABLE}]*[0-9][0-9{_CONFUSABLE}]*)*"
 )
-_SCAN = re.compile(
-    # Skipped: IBANs (checked below; compact or in groups of four), dates, telephone numbers.
-    # RF references pass the IBAN's MOD 97 too, and "KZ" (Kazakhstan) is our keyword.
-    r"(?P<iban>(?<![A-Za-z0-9])(?!RF|KZ)[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}"
-    r"(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9]))"
-    r"|(?P<date>(?<![0-9])(?:(?:0?[1-9]|[12][0-9]|3[01])[./](?:0?[1-9]|1[0-2])[./]"
-    r"(?:19|20)?[0-9]{2}|(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))"
-    r"(?![0-9]))"
-    r"|(?P<phone>(?:(?i:(?<![a-zäöüß])(?:tel|telefon|fon|fax|mobil|handy)(?![a-zäöüß]))"
-    r"[.:]?\s*|(?<![A-Za-z0-9])\+)[+(0-9][0-9 ()/\-]{4,20}[0-9])"
-    r"|(?P<rf>(?<![A-Za-z0-9])RF[0-9]{2}(?: ?[0-9A-Z]){1,21}(?![A-Za-z0-9]))"
-    rf"|(?:(?P<kw>{_KEYWORD})|(?<![A-Za-z0-9]))(?P<run>{_GROUP_BODY}{_RUN_TAIL})"
+# What stands right before a run: matched once, anchored, against the reversed text before it
+# (a forward search would try every one of the characters there). Reversed, "Kassenzeichen-Nr.: "
+# reads " :.rN-nehciezessaK"; the keyword must not be the end of a longer word.
+_BEFORE_REVERSED = re.compile(
+    r"(?i:(?P<kw>[\s:.#\-]*(?:(?:rn|remmun)[\s:.#\-]*)?"
+    r"(?:(?:remmun|rn)?nehciez-?nessak|znessak|(?:rn-?)?zk))"
+    r"|(?P<phone>\(?\s*:?\.?(?:nofelet|let|nof|xaf|libom|ydnah)))(?![a-zäöüß])"
 )
+_LOOK_BACK = 32
+_IBAN = re.compile(
+    r"[A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)(?![A-Za-z0-9])"
+)
+_RF = re.compile(r"RF[0-9]{2}(?: ?[0-9A-Z]){1,21}(?![A-Za-z0-9])")
+_DATE = re.compile(
+    r"(?<![0-9])(?:(?:0?[1-9]|[12][0-9]|3[01])[./](?:0?[1-9]|1[0-2])[./](?:19|20)?[0-9]{2}"
+    r"|(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))(?![0-9])"
+)
+_TOKEN = re.compile(rf"[0-9{_CONFUSABLE}]*")
+_LAST_SEP = re.compile(r"[\s\-./_]{1,3}(?=[^\s\-./_]*\Z)")
 _GROUP = re.compile(rf"(?:[{_CONFUSABLE}]*[0-9])+[{_CONFUSABLE}]*")
 # What may stand between the numbers of a list after "Kassenzeichen": "KZ 1, 2 und 3".
 _LIST_GAP = re.compile(r"\s*(?:[,;&+]|und|u\.|sowie)\s*(?:(?i:kz)\s*)?", re.IGNORECASE)
 _NOTPROVIDED = "NOTPROVIDED"
+_SUBSTITUTION_SAFE = frozenset({checkdigits.LUHN, checkdigits.WEIGHTED_2N})
+
+
+_LUHN_DOUBLED = {str(d): (2 * d - 9 if d > 4 else 2 * d) for d in range(10)}
+
+
+def fast_luhn(body: str) -> str:
+    """`checkdigits.luhn` for ASCII digits, with the loops in C: every line is checked."""
+    total = sum(map(_LUHN_DOUBLED.__getitem__, body[::-2])) + sum(map(int, body[-2::-2]))
+    return str(-total % 10)
+
+
+_FAST = {checkdigits.LUHN: fast_luhn}
 
 
 def _iban_valid(compact: str) -> bool:
@@ -144,7 +163,7 @@ class _Reader:
 
     def __init__(self, scheme: Scheme, years: frozenset[str] | None) -> None:
         algorithm = checkdigits.get(scheme.algorithm)
-        self.compute = algorithm.compute
+        self.compute = _FAST.get(scheme.algorithm, algorithm.compute)
         self.width = algorithm.width
         self.prefix = scheme.prefix
         self.length = len(scheme.prefix) + scheme.year_digits + scheme.number_digits + self.width
@@ -154,6 +173,9 @@ class _Reader:
         self.zero_number = "0" * scheme.number_digits
         self.years = years if scheme.year_digits else None
         self.luhn = scheme.algorithm == checkdigits.LUHN
+        self.mod11 = scheme.algorithm == checkdigits.MOD11
+        # Luhn and the weighted 2^n method catch every single wrong digit; others may not.
+        self.substitutions = scheme.algorithm not in _SUBSTITUTION_SAFE
 
     # -- validity --------------------------------------------------------------------------
     def valid(self, digits: str) -> bool:
@@ -169,11 +191,17 @@ class _Reader:
         return True
 
     def twins(self, kassenzeichen: str) -> tuple[str, ...]:
-        """Other valid Kassenzeichen that differ by one adjacent transposition."""
-        if not self.width:
+        """Other valid Kassenzeichen one typo away that the check digit does not catch: an
+        adjacent transposition, or (where the algorithm misses some) a single wrong digit."""
+        if not self.width or (
+            self.luhn and "09" not in kassenzeichen and "90" not in kassenzeichen
+        ):
             return ()
         found = []
-        for i in range(len(kassenzeichen) - 1):
+        # Mod 11 sees every error in the body unless the check is 0 (a remainder of 10 or 11):
+        # otherwise only swapping the check digit itself can hide.
+        first = len(kassenzeichen) - 2 if self.mod11 and kassenzeichen[-1] != "0" else 0
+        for i in range(first, len(kassenzeichen) - 1):
             a, b = kassenzeichen[i], kassenzeichen[i + 1]
             if a == b:
                 continue
@@ -183,7 +211,15 @@ class _Reader:
             swapped = kassenzeichen[:i] + b + a + kassenzeichen[i + 2 :]
             if self.valid(swapped):
                 found.append(swapped)
-        return tuple(found)
+        if self.substitutions and (not self.mod11 or kassenzeichen[-1] == "0"):
+            # Mod 11 misses a wrong digit only where a remainder of 10 became the check 0.
+            for i in range(len(kassenzeichen) - 1):
+                for digit in "0123456789":
+                    if digit != kassenzeichen[i]:
+                        changed = kassenzeichen[:i] + digit + kassenzeichen[i + 1 :]
+                        if self.valid(changed):
+                            found.append(changed)
+        return tuple(dict.fromkeys(found))
 
     # -- one window of digit groups --------------------------------------------------------
     def canonical(self, raw: str, *, may_fill: bool) -> tuple[str, How, tuple[str, ...]] | None:
@@ -218,35 +254,81 @@ class _Reader:
 
     def read(self, text: str, source: Source, *, structured: bool) -> list[Reading]:
         out: list[Reading] = []
-        end = len(text.rstrip())
-        start = len(text) - len(text.lstrip())
+        size = len(text)
+        first, last = (size - len(text.lstrip()), len(text.rstrip())) if structured else (-1, -1)
         pos = 0
         list_end = -1  # where the last introduced run ended: a list may continue there
-        search = _SCAN.search
+        search = _RUN.search
         while True:
             match = search(text, pos)
             if match is None:
                 return out
-            kind = match.lastgroup
-            if kind == "run":
-                introduced = match.group("kw") is not None or (
-                    list_end >= 0 and _LIST_GAP.fullmatch(text, list_end, match.start()) is not None
-                )
-                whole = structured and match.start() == start and match.end() == end
-                self._run(match, source, out, introduced=introduced or whole)
-                list_end = match.end() if introduced or whole else -1
-                pos = match.end()
-            elif kind == "iban" and not _iban_valid(match.group().replace(" ", "")):
-                pos = match.start() + 4  # not an IBAN after all: read what follows the letters
-            elif kind == "rf":
-                pos = self._rf(match, source, out)
+            start, end = match.span()
+            pos = end
+            opening = self._opening(text, start, source, out)
+            if opening is None:  # a telephone number: skip all of it
                 list_end = -1
-            else:
-                pos = match.end()
+                continue
+            if isinstance(opening, int):  # not a number of ours: go on from there
+                pos, list_end = max(opening, start + 1), -1
+                continue
+            start, lead, introduced = opening
+            if not introduced and list_end >= 0:
+                introduced = _LIST_GAP.fullmatch(text, list_end, start) is not None
+            run = text[start:end]
+            if end < size and text[end].isalnum():
+                # The last group is glued to letters ("45EUR"): it is not part of the number.
+                cut = _LAST_SEP.search(run)
+                run = run[: cut.start()] if cut is not None else ""
+            if ("." in run or "-" in run or "/" in run) and (date := _DATE.search(run)):
+                # A date inside the run ends it: read what stands before the date, then go on.
+                pos = start + date.end()
+                run = run[: date.start()].rstrip(" \t\r\n-./_")
+            if not run:
                 list_end = -1
+                continue
+            end = start + len(run)
+            whole = structured and lead == first and end == last
+            self._run(run, source, out, introduced=introduced or whole)
+            list_end = end if introduced or whole else -1
 
-    def _rf(self, match: re.Match[str], source: Source, out: list[Reading]) -> int:
-        """An RF reference: its body is the Kassenzeichen (notices derive it so)."""
+    def _opening(
+        self, text: str, start: int, source: Source, out: list[Reading]
+    ) -> tuple[int, int, bool] | int | None:
+        """How the run at `start` begins: (start, where its keyword begins, introduced); where
+        to read on when it is no number of ours (an IBAN, a number glued to a word; an RF
+        reference is read here and skipped); None for a telephone number, skipped whole."""
+        prev = text[start - 1] if start else " "
+        if prev in _CONFUSABLE:
+            # Letters that look like digits may begin the number ("S126...", "OO18").
+            back = start
+            while back > 0 and start - back < MAX_CORRECTIONS and text[back - 1] in _CONFUSABLE:
+                back -= 1
+            if back == 0 or not text[back - 1].isalnum():
+                start = back
+                prev = text[start - 1] if start else " "
+        if prev == "+":
+            return None  # an international telephone number
+        before = _BEFORE_REVERSED.match(text[max(0, start - _LOOK_BACK) : start][::-1])
+        if before is not None and before.group("kw") is not None:
+            return start, start - before.end(), True  # "KZ 5126...", "KZ5126..."
+        if not prev.isalnum():
+            if before is not None:  # "Tel. 02421 ..."
+                return None
+            return start, start, False
+        if text.startswith("RF", start - 2) and not _glued(text, start - 2):
+            return self._rf(text, start - 2, source, out)
+        if start >= 2 and text[start - 2 : start].isupper() and not _glued(text, start - 2):
+            iban = _IBAN.match(text, start - 2)
+            if iban is not None and _iban_valid(iban.group().replace(" ", "")):
+                return iban.end()
+        return _token_end(text, start)  # glued to letters: "Rg12345", "A4", "DE00..."
+
+    def _rf(self, text: str, at: int, source: Source, out: list[Reading]) -> int:
+        """An RF reference at `at`: its body is the Kassenzeichen (notices derive it so)."""
+        match = _RF.match(text, at)
+        if match is None:
+            return at + 4
         written = match.group()
         # The longest prefix that is a valid reference: text may follow it in the same run.
         parts = written.split(" ")
@@ -267,40 +349,50 @@ class _Reader:
                             rf=True,
                         )
                     )
-                return match.start() + len(" ".join(parts[:count]))
-        return match.start() + 4  # not a valid reference: read its digits as plain text
+                return at + len(" ".join(parts[:count]))
+        return at + 4  # not a valid reference: read its digits as plain text
 
-    def _run(
-        self, match: re.Match[str], source: Source, out: list[Reading], *, introduced: bool
-    ) -> None:
-        run = match.group("run")
+    def _run(self, run: str, source: Source, out: list[Reading], *, introduced: bool) -> None:
+        if run.isdigit():  # the common case: one group as written
+            result = self.canonical(run, may_fill=introduced)
+            if result is not None:
+                out.append(Reading(result[0], source, result[1], run, introduced))
+            return
         spans = [(g.start(), g.end()) for g in _GROUP.finditer(run)]
         groups = [run[a:b] for a, b in spans]
-        limit = self.length + MAX_EXTRA_ZEROS
+        length, limit, last = self.length, self.length + MAX_EXTRA_ZEROS, len(groups) - 1
         corrected: list[Reading] = []
         for i in range(len(groups)):
-            joined = ""
+            size = 0
             for j in range(i, len(groups)):
-                joined += groups[j]
-                if len(joined) > limit:
+                size += spans[j][1] - spans[j][0]
+                if size > limit:
                     break
-                result = self.canonical(joined, may_fill=introduced and i == 0)
+                # Zeros are filled in only for the whole run: "KZ 18", not the "18" of "KZ 18 5".
+                fill = introduced and i == 0 and j == last
+                if size < length and not fill:
+                    continue
+                result = self.canonical("".join(groups[i : j + 1]), may_fill=fill)
                 if result is None:
                     continue
                 kz, how, corrections = result
                 if how is How.EXACT and j > i:
                     how = How.NORMALISED
                 reading = Reading(
-                    kz,
-                    source,
-                    how,
-                    run[spans[i][0] : spans[j][1]],
-                    introduced=introduced,
-                    corrections=corrections,
+                    kz, source, how, run[spans[i][0] : spans[j][1]], introduced, corrections
                 )
                 (corrected if how is How.CORRECTED else out).append(reading)
         if len({r.kassenzeichen for r in corrected}) == 1:
             out.append(corrected[0])
+
+
+def _glued(text: str, at: int) -> bool:
+    return at > 0 and text[at - 1].isalnum()
+
+
+def _token_end(text: str, start: int) -> int:
+    match = _TOKEN.match(text, start)
+    return match.end() if match is not None else start + 1
 
 
 @lru_cache(maxsize=64)
@@ -339,7 +431,10 @@ def readings(
 
     `years`: the year parts (as in the Kassenzeichen, e.g. "25", "26") worth reading; None reads
     every year."""
-    reader = _reader(scheme, None if years is None else frozenset(years))
+    return _readings(line, _reader(scheme, None if years is None else frozenset(years)))
+
+
+def _readings(line: StatementLine, reader: _Reader) -> tuple[Reading, ...]:
     found: list[Reading] = []
     for source, name, structured in _FIELDS:
         text = getattr(line, name)
@@ -351,6 +446,9 @@ def readings(
 def _best(reader: _Reader, found: list[Reading]) -> tuple[Reading, ...]:
     if not found:
         return ()
+    if len(found) == 1:
+        twins = reader.twins(found[0].kassenzeichen)
+        return (found[0]._replace(twins=twins) if twins else found[0],)
     best: dict[str, Reading] = {}
     for reading in found:
         kept = best.get(reading.kassenzeichen)
@@ -362,19 +460,16 @@ def _best(reader: _Reader, found: list[Reading]) -> tuple[Reading, ...]:
     out = []
     for reading in best.values():  # dicts keep the order of first appearance
         twins = reader.twins(reading.kassenzeichen)
-        if twins:
-            reading = Reading(  # noqa: PLW2901 - the same reading, with its twins
-                reading.kassenzeichen,
-                reading.source,
-                reading.how,
-                reading.text,
-                introduced=reading.introduced,
-                corrections=reading.corrections,
-                rf=reading.rf,
-                twins=twins,
-            )
-        out.append(reading)
+        out.append(reading._replace(twins=twins) if twins else reading)
     return tuple(out)
+
+
+def batch_readings(
+    lines: Iterable[StatementLine], scheme: Scheme, *, years: Collection[str] | None = None
+) -> list[tuple[Reading, ...]]:
+    """`readings` of many lines, with the scheme's rules looked up once."""
+    reader = _reader(scheme, None if years is None else frozenset(years))
+    return [_readings(line, reader) for line in lines]
 
 
 def candidates(
