@@ -38,7 +38,6 @@ from enum import StrEnum
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.utils.module_loading import import_string
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
@@ -55,7 +54,7 @@ from rathauskasse.payments import selectors as payment_selectors
 from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables import services as receivable_services
 from rathauskasse.receivables.kassenzeichen import Scheme
-from rathauskasse.reconciliation import decisions, lines
+from rathauskasse.reconciliation import decisions, lines, matching, parsers, references
 from rathauskasse.reconciliation.decisions import Allocation, Decision, OpenItem, Payout, Rule
 from rathauskasse.reconciliation.models import (
     BankAccount,
@@ -78,23 +77,32 @@ _NO_IDENTIFIER = frozenset({"", "NOTPROVIDED", "NONREF", "NONE"})
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """The pure matcher's three functions (`references.candidates`, `matching.*`)."""
+    """The pure matcher's functions (`references`, `matching`).
+
+    `read_batch`, when given, reads a whole chunk at once; what it returns per line is handed to
+    `decide` as `readings=`, and `lookup_keys` says which Kassenzeichen to look up for it (the
+    readings and their twins, which the check digit cannot tell apart). Without it,
+    `candidates` names what to look up and `decide` reads the line itself.
+    """
 
     candidates: Callable[[lines.StatementLine, Scheme], Iterable[str]]
     payout_references: Callable[[lines.StatementLine], Iterable[str]]
     decide: Callable[..., Decision]
+    read_batch: Callable[[Sequence[lines.StatementLine], Scheme], Sequence[Any]] | None = None
+    lookup_keys: Callable[[Any], Iterable[str]] | None = None
 
 
 def default_parse(data: bytes) -> Iterable[lines.StatementLine]:
-    parse: Parse = import_string("rathauskasse.reconciliation.parsers.parse")
-    return parse(data)
+    return parsers.parse(data)
 
 
 def default_matcher() -> Matcher:
     return Matcher(
-        candidates=import_string("rathauskasse.reconciliation.references.candidates"),
-        payout_references=import_string("rathauskasse.reconciliation.matching.payout_references"),
-        decide=import_string("rathauskasse.reconciliation.matching.decide"),
+        candidates=references.candidates,
+        payout_references=references.payout_references,
+        decide=matching.decide,
+        read_batch=references.batch_readings,
+        lookup_keys=references.lookup_keys,
     )
 
 
@@ -700,12 +708,20 @@ class _Booking:
 
     def book(self, chunk: Sequence[tuple[lines.StatementLine, str]]) -> None:
         ids = sql.reserve_ids(StatementLine, len(chunk))
-        candidates = [tuple(self.matcher.candidates(line, self.scheme)) for line, _ in chunk]
-        references = [tuple(self.matcher.payout_references(line)) for line, _ in chunk]
+        matcher = self.matcher
+        extra: list[dict[str, Any]]
+        if matcher.read_batch is not None and matcher.lookup_keys is not None:
+            read = matcher.read_batch([line for line, _ in chunk], self.scheme)
+            candidates = [tuple(matcher.lookup_keys(found)) for found in read]
+            extra = [{"readings": found} for found in read]
+        else:
+            candidates = [tuple(matcher.candidates(line, self.scheme)) for line, _ in chunk]
+            extra = [{}] * len(chunk)
+        payout_refs = [tuple(matcher.payout_references(line)) for line, _ in chunk]
         items = self._open_items(kz for found in candidates for kz in found)
         payouts = payment_selectors.find_payouts(
             organisation_id=self.organisation.pk,
-            references=[ref for found in references for ref in found],
+            references=[ref for found in payout_refs for ref in found],
         )
         booked_before = set(
             StatementLine.objects.filter(
@@ -715,8 +731,8 @@ class _Booking:
         self.payouts_used |= booked_before
         plans: list[_Plan] = []
         touched: set[int] = set()
-        for line_id, (line, key), found, refs in zip(
-            ids, chunk, candidates, references, strict=True
+        for line_id, (line, key), found, refs, more in zip(
+            ids, chunk, candidates, payout_refs, extra, strict=True
         ):
             current = {
                 kz: replace(
@@ -737,7 +753,7 @@ class _Booking:
                 for ref in refs
                 if ref in payouts and (payouts[ref].provider, ref) not in self.payouts_used
             }
-            decision = self.matcher.decide(line, current, payouts=offered)
+            decision = matcher.decide(line, current, payouts=offered, **more)
             if not decision.candidates and found:
                 decision = replace(decision, candidates=found)
             plan = self._plan(
