@@ -51,8 +51,6 @@ def _amount(i: int) -> int:
 
 
 def _build_receivables(count: int) -> tuple[Any, list[str]]:
-    from rathauskasse.reconciliation.models import BankAccount
-
     from rathauskasse.core import audit
     from rathauskasse.organisations.services import (
         create_budget_line,
@@ -67,6 +65,7 @@ def _build_receivables(count: int) -> tuple[Any, list[str]]:
         NewReceivable,
         create_receivables_bulk,
     )
+    from rathauskasse.reconciliation.models import BankAccount
 
     actor = audit.Actor(label="bench")
     org = create_organisation(
@@ -206,22 +205,35 @@ def _reference_rate(path: Path) -> float:
 
 
 def _match_only(org: Any, parsed: list[Any]) -> float:
-    """The matcher alone: candidates, one look-up per 2,000 lines, decisions (no writes)."""
+    """The matcher alone: readings, one look-up per 2,000 lines, decisions (no writes)."""
     from rathauskasse.receivables import selectors as receivable_selectors
     from rathauskasse.receivables.kassenzeichen import Scheme
     from rathauskasse.reconciliation import matching, references
+    from rathauskasse.reconciliation.decisions import OpenItem
 
     scheme = Scheme.of(org)
     t0 = time.perf_counter()
     for start in range(0, len(parsed), 2000):
         chunk = parsed[start : start + 2000]
-        found_per_line = [tuple(references.candidates(line, scheme)) for line in chunk]
-        wanted = {kz for found in found_per_line for kz in found}
-        items = receivable_selectors.open_items_by_kassenzeichen(
-            organisation=org, kassenzeichen=wanted
+        read = references.batch_readings(chunk, scheme)
+        keys = [references.lookup_keys(found) for found in read]
+        rows = receivable_selectors.open_items(
+            organisation=org, kassenzeichen={kz for group in keys for kz in group}
         )
-        for line, found in zip(chunk, found_per_line, strict=True):
-            matching.decide(line, {kz: items[kz] for kz in found if kz in items})
+        items = {
+            kz: OpenItem(
+                receivable_id=row.receivable_id,
+                kassenzeichen=kz,
+                open_cents=row.open_cents,
+                status=row.status,
+                debtor_name=row.debtor_name,
+                due_date=row.due_date,
+                total_cents=row.total_cents,
+            )
+            for kz, row in rows.items()
+        }
+        for line, found, group in zip(chunk, read, keys, strict=True):
+            matching.decide(line, {kz: items[kz] for kz in group if kz in items}, readings=found)
     return time.perf_counter() - t0
 
 
