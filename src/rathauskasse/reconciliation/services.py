@@ -240,13 +240,24 @@ def _accounts(
                 f"Das Bankkonto {account.name} ({iban}) ist nicht mehr aktiv; "
                 "es wurde nichts importiert."
             )
-        if info.currency.upper() != "EUR":
+        # No account currency in the file (some camt.054 give none): the lines must say euro.
+        if info.currency.upper() not in {"EUR", ""}:
             raise Rejected(
                 f"Der Auszug für {iban} ist in {info.currency} geführt; Rathauskasse bucht nur "
                 "Euro. Es wurde nichts importiert."
             )
         found[info] = account
     return found
+
+
+def _check_currency(read: Sequence[lines.StatementLine]) -> None:
+    for line in read:
+        if (line.currency or line.statement.currency).upper() != "EUR":
+            shown = line.currency or "(ohne Währung)"
+            raise Rejected(
+                f"Buchung {line.entry_index} des Auszugs {line.statement.statement_id} ist in "
+                f"{shown}; Rathauskasse bucht nur Euro. Es wurde nichts importiert."
+            )
 
 
 # --- import --------------------------------------------------------------------------------------
@@ -309,6 +320,7 @@ def import_statement(
     try:
         read = _read(data, parse or default_parse, progress)
         accounts = _accounts(organisation, dict.fromkeys(line.statement for line in read))
+        _check_currency(read)
     except Rejected as exc:
         return ImportResult(outcome=ImportOutcome.REJECTED, message=exc.message)
     return _write(
