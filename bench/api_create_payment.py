@@ -5,8 +5,9 @@ settings, DEBUG off, persistent database connections (CONN_MAX_AGE), the rate li
 when one answers at 127.0.0.1:6379. 16 clients create payments for 20 s, each request with its
 own `Idempotency-Key` for an open receivable no request used before: authentication, rate limit,
 idempotency reservation, schema validation, the payment with its allocation, event, audit entry
-and expiry task, the sandbox provider's start (in-process, as its adapter calls it) and the
-answer. The data is built through the services first: an organisation, a test API key with
+and expiry task, and the stored answer, in one transaction. The provider's start is not part of
+this request: the answer's `next_url` starts the payment when the payer arrives (decision 0020).
+The data is built through the services first: an organisation, a test API key with
 payments:write, and the open receivables.
 
 The reference is `POST /bench/insert` (bench/_bench_urls.py), served by the same gunicorn
@@ -187,7 +188,7 @@ class Gunicorn:
             "--keep-alive=5",
         ]
         self.process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a shared, loaded machine boots slowly
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise SystemExit(f"gunicorn exited with {self.process.returncode}")
@@ -200,7 +201,7 @@ class Gunicorn:
             except OSError:
                 time.sleep(0.2)
         self.stop()
-        raise SystemExit("gunicorn did not answer within 60 s")
+        raise SystemExit("gunicorn did not answer within 180 s")
 
     @property
     def url(self) -> str:
@@ -430,13 +431,17 @@ def _versions() -> dict[str, str]:
 
 
 def _check_payments(ids: list[int], created: int) -> None:
-    """Every 201 is one started payment of one receivable; nothing twice."""
+    """Every 201 is one created payment of one receivable; nothing twice.
+
+    The payments stay `created`: the provider gets them when the payer follows `next_url`
+    (decision 0020), which is not part of this request.
+    """
     from django.db.models import Count
 
     from rathauskasse.payments.models import Payment, PaymentAllocation
 
     payments = Payment.objects.filter(allocations__receivable_id__in=ids)
-    started = payments.filter(status="started").count()
+    waiting = payments.filter(status="created").count()
     doubled = (
         PaymentAllocation.objects.filter(receivable_id__in=ids)
         .values("receivable_id")
@@ -445,7 +450,7 @@ def _check_payments(ids: list[int], created: int) -> None:
         .count()
     )
     assert doubled == 0, f"{doubled} receivables got more than one payment"
-    assert started == payments.count() >= created, (started, payments.count(), created)
+    assert waiting == payments.count() >= created, (waiting, payments.count(), created)
 
 
 def _arguments() -> argparse.Namespace:

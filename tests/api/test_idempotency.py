@@ -71,21 +71,22 @@ def test_a_request_that_crashed_frees_its_key(
     budget_line: BudgetLine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from rathauskasse.payments import services
+    from rathauskasse.api.v1 import payments as payments_api
 
     token = make_key(org)
     receivable = factories.receivable(org, department, budget_line, 1000)
 
-    def broken(**_: Any) -> str:
-        raise RuntimeError("provider adapter bug")
+    def broken(*_: Any) -> dict[str, Any]:
+        raise RuntimeError("answer bug")
 
-    monkeypatch.setattr(services, "start_payment", broken)
+    # A crash after the payment was written: the key, the payment and its rows go together.
+    monkeypatch.setattr(payments_api, "serialize", broken)
     crashed = call(client, "post", "/api/v1/payments", token, _body(receivable.pk), **KEY)
     assert crashed.status_code == 500
     assert crashed.json()["code"] == "internal_error"
-    assert "provider adapter bug" not in crashed.content.decode()
+    assert "answer bug" not in crashed.content.decode()
     assert IdempotentResponse.objects.count() == 0
+    assert Payment.objects.count() == 0
     monkeypatch.undo()
-    Payment.objects.update(status="cancelled")
     retried = call(client, "post", "/api/v1/payments", token, _body(receivable.pk), **KEY)
     assert retried.status_code == 201

@@ -50,3 +50,22 @@ def test_the_created_payment_reads_back_the_same(
     assert created.json()["amount_cents"] == expected
     kassenzeichen = [a["kassenzeichen"] for a in created.json()["allocations"]]
     assert kassenzeichen == sorted(kassenzeichen)
+
+
+def test_a_method_the_receivables_service_does_not_offer_is_refused(
+    client: Client, org: Organisation, department: Department, budget_line: BudgetLine
+) -> None:
+    service = factories.service(org, department, budget_line, payment_methods=["paypal"])
+    receivable = factories.receivable(org, department, budget_line, 1000, service=service)
+    token = make_key(org)
+    body: dict[str, Any] = {
+        "receivables": [{"receivable": receivable.pk}],
+        "method": "card",
+        "return_url": "https://x.example/",
+    }
+    refused = call(client, "post", "/api/v1/payments", token, body)
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["code"] == "payment_refused"
+    assert service.name in refused.json()["title"]
+    allowed = call(client, "post", "/api/v1/payments", token, {**body, "method": "paypal"})
+    assert allowed.status_code == 201, allowed.content

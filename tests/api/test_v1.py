@@ -225,9 +225,11 @@ def test_create_a_payment_and_send_the_payer_to_next_url(
     response = call(client, "post", "/api/v1/payments", token, body, **{"Idempotency-Key": "p-1"})
     assert response.status_code == 201, response.content
     payment = response.json()
-    assert payment["status"] == "started"
+    # Created, not yet at the provider: the start link registers it when the payer arrives.
+    assert payment["status"] == "created"
     assert payment["provider"] == "sandbox"
-    assert payment["next_url"].startswith("http://testserver/sandbox/bezahlen/")
+    assert payment["provider_reference"] == ""
+    assert payment["next_url"] == f"http://testserver/zahlen/{payment['id']}/"
     assert payment["allocations"] == [
         {
             "receivable": receivable["id"],
@@ -238,6 +240,13 @@ def test_create_a_payment_and_send_the_payer_to_next_url(
     again = call(client, "post", "/api/v1/payments", token, body, **{"Idempotency-Key": "p-1"})
     assert again.json()["id"] == payment["id"]
     assert Payment.objects.count() == 1
+    arrived = client.get(payment["next_url"])
+    assert arrived.status_code == 302
+    assert arrived["Location"].startswith("http://testserver/sandbox/bezahlen/")
+    started = call(client, "get", f"/api/v1/payments/{payment['id']}", token).json()
+    assert started["status"] == "started"
+    assert started["next_url"] == arrived["Location"]
+    assert started["provider_reference"].startswith("sbx_")
     events = call(client, "get", f"/api/v1/payments/{payment['id']}/events", token).json()
     assert [e["to_status"] for e in events] == ["created", "started"]
     cancelled = call(client, "post", f"/api/v1/payments/{payment['id']}/cancel", token)

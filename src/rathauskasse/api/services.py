@@ -10,13 +10,14 @@ Invariants kept here:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from rathauskasse.api import keys
 from rathauskasse.api.models import ApiKey, Scope
-from rathauskasse.core import audit, clock
+from rathauskasse.core import audit, clock, sql
 from rathauskasse.core.errors import ValidationFailed
 from rathauskasse.organisations.models import Department, Organisation
 
@@ -96,18 +97,46 @@ def revoke_api_key(*, actor: audit.Actor, api_key: ApiKey) -> ApiKey:
 
 
 def authenticate(token: str) -> ApiKey | None:
-    """The active key behind `token`, or None; notes its use at most every few minutes."""
+    """The active key behind `token`, or None; notes its use at most every few minutes.
+
+    The key comes with its organisation and the departments it is limited to, in one statement
+    built once (every API request asks this first).
+    """
     presented = keys.parse(token)
     if presented is None:
         return None
-    api_key = (
-        ApiKey.objects.select_related("organisation")
-        .filter(key_id=presented.key_id, mode=presented.mode, revoked_at__isnull=True)
-        .first()
-    )
-    if api_key is None or not keys.matches(presented.secret, api_key.secret_digest):
+    with connection.cursor() as cursor:
+        cursor.execute(_key_sql(connection.vendor), [presented.key_id, presented.mode])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    width = len(ApiKey._meta.concrete_fields)
+    api_key: ApiKey = sql.instance(ApiKey, row[:width])
+    if not keys.matches(presented.secret, api_key.secret_digest):
+        return None
+    organisation = sql.instance(Organisation, row[width:-1])
+    ApiKey._meta.get_field("organisation").set_cached_value(api_key, organisation)
+    departments = [int(pk) for pk in str(row[-1] or "").split(",") if pk]
+    api_key.__dict__["limited_to_departments"] = departments or None  # the cached_property's
     now = clock.now()
     if api_key.last_used_at is None or now - api_key.last_used_at > USE_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     return api_key
+
+
+@functools.cache
+def _key_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    through = ApiKey.departments.through._meta.db_table
+    ids = (
+        "string_agg(CAST(d.department_id AS text), ',')"
+        if vendor == "postgresql"
+        else "group_concat(d.department_id, ',')"
+    )
+    return (
+        f"SELECT {sql.columns_of(ApiKey, 'k')}, {sql.columns_of(Organisation, 'o')}, "  # noqa: S608 - names are ours
+        f"(SELECT {ids} FROM {quote(through)} d WHERE d.apikey_id = k.id) "
+        f"FROM {quote(ApiKey._meta.db_table)} k "
+        f"JOIN {quote(Organisation._meta.db_table)} o ON o.id = k.organisation_id "
+        "WHERE k.key_id = %s AND k.mode = %s AND k.revoked_at IS NULL"
+    )

@@ -134,6 +134,41 @@ def select(
         return [tuple(row) for row in cursor.fetchall()]
 
 
+def columns_of(model: type[models.Model], alias: str) -> str:
+    """All concrete columns of `model` as `alias."column"`, in field order, for `instance`."""
+    return ", ".join(f"{alias}.{_quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+@cache
+def _converters(model: type[models.Model]) -> tuple[tuple[int, Any, tuple[Any, ...]], ...]:
+    """(position, column expression, converters) of the fields whose values need converting."""
+    db = _db()
+    found = []
+    for i, f in enumerate(model._meta.concrete_fields):
+        col = f.get_col(model._meta.db_table)
+        field: Any = f  # django-stubs lacks Field.get_db_converters
+        converters = tuple(db.ops.get_db_converters(col) + field.get_db_converters(db))
+        if converters:
+            found.append((i, col, converters))
+    return tuple(found)
+
+
+def instance(model: type[models.Model], values: Sequence[Any]) -> Any:
+    """The model instance of a row read with `columns_of`, its values converted as the ORM does
+    (`from_db_value`), as if it came from a queryset."""
+    db = _db()
+    converted = list(values)
+    for i, col, converters in _converters(model):
+        for converter in converters:
+            converted[i] = converter(converted[i], col, db)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
+
+
+@cache
+def _attnames(model: type[models.Model]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields]
+
+
 @cache
 def _insert_with_children_sql(  # noqa: PLR0917 - a cache key, called in one place
     parent: type[models.Model],

@@ -29,6 +29,15 @@ def get_payment(*, organisation: Organisation, public_id: uuid.UUID | str) -> Pa
         raise NotFound("Diese Zahlung gibt es nicht.") from None
 
 
+def payment_for_payer(*, public_id: uuid.UUID) -> Payment | None:
+    """The payment behind a payer's start link (`next_url` of the REST API), of any organisation.
+
+    Its public id is random (UUID4) and handed only to the payer, so it is the capability, as it
+    is in the provider's return and notification: the link names exactly one payment.
+    """
+    return Payment.objects.filter(public_id=public_id).first()
+
+
 def events(*, payment: Payment) -> QuerySet[PaymentEvent]:
     return payment.events.order_by("id")
 

@@ -127,10 +127,13 @@ def create_payment(
     payer_email: str = "",
     user_id: int | None = None,
     public_id: uuid.UUID | None = None,
+    locked: bool = False,
 ) -> Payment:
     """Create a payment for one or more receivables; the same idempotency key returns the first.
 
     `public_id` may be chosen by the caller, so that `return_url` can already name the payment.
+    `locked`: the caller has read the allocations' receivables `select_for_update` in the
+    transaction this runs in (in id order); they are taken as they are, without a look-up here.
     """
     if idempotency_key is not None:
         existing = Payment.objects.filter(
@@ -150,13 +153,17 @@ def create_payment(
         raise ValidationFailed({"receivables": "Jede Forderung darf nur einmal vorkommen."})
 
     # Lock the receivables (in id order, against deadlocks) so none is cancelled meanwhile.
-    locked = {
-        r.pk: r for r in Receivable.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
+    if locked:
+        by_id = {a.receivable.pk: a.receivable for a in allocations}
+    else:
+        by_id = {
+            r.pk: r
+            for r in Receivable.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        }
     open_cents = receivable_selectors.open_amounts(organisation=organisation, receivable_ids=ids)
     rows: list[tuple[Receivable, int]] = []
     for requested in allocations:
-        receivable = locked[requested.receivable.pk]
+        receivable = by_id[requested.receivable.pk]
         receivable_services.ensure_payable(receivable, organisation)
         amount = (
             open_cents[receivable.pk] if requested.amount_cents is None else requested.amount_cents

@@ -345,15 +345,30 @@ def json_response(status: int, body: Any) -> HttpResponse:
     )
 
 
-def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> HttpResponse:
+def idempotent(
+    request: HttpRequest, run: Callable[[], tuple[int, Any]], *, atomic: bool = False
+) -> HttpResponse:
     """Answer a POST once per `Idempotency-Key`: the same key and body replay the first answer.
 
-    The key is reserved before the work starts (so a concurrent duplicate gets a 409 instead of
-    doing the work twice) and the answer stored after it, errors included; a crash frees it.
+    A concurrent duplicate gets a 409 instead of doing the work twice, and the answer is stored,
+    errors included; a crash frees the key. Two ways:
+
+    - `atomic=False`: the key is reserved (committed) before the work starts and the answer
+      stored after it, for work that calls a provider, which must not happen in a transaction
+      that holds row locks;
+    - `atomic=True`: the reservation, the work and the answer are one transaction (one commit
+      instead of three), for work without a provider call whose writes are atomic by themselves
+      (one service call), so that a refusal leaves nothing but its stored answer. On PostgreSQL
+      a concurrent duplicate is told apart by a transaction-level advisory lock on the key,
+      without waiting; SQLite runs one writer at a time, so the duplicate replays the answer.
     """
     key = request.headers.get("Idempotency-Key")
     if key is None:
-        status, body = run()
+        if atomic:
+            with transaction.atomic():
+                status, body = run()
+        else:
+            status, body = run()
         return json_response(status, body)
     if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ValidationFailed(
@@ -363,13 +378,32 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
     digest = hashlib.sha256(
         (request.method or "").encode() + b" " + request.path.encode() + b"\n" + request.body
     ).hexdigest()
+    if not atomic:
+        reservation, replay = _reserve_or_replay(api_key=api_key, key=key, digest=digest)
+        if replay is not None:
+            return replay
+        return _answer(request, run, reservation, free_on_crash=True)
+    with transaction.atomic():
+        reservation, replay = _reserve_or_replay(api_key=api_key, key=key, digest=digest)
+        if replay is not None:
+            return replay
+        # A crash rolls the reservation back with the work.
+        return _answer(request, run, reservation, free_on_crash=False)
+
+
+def _reserve_or_replay(
+    *, api_key: ApiKey, key: str, digest: str
+) -> tuple[int, HttpResponse | None]:
+    """(the id of a new reservation of `key`, None), or (0, the first answer's replay); or a 409."""
     now = clock.now()
     for _attempt in range(3):
         reservation = _reserve(api_key=api_key, key=key, digest=digest, now=now)
         if reservation is not None:
-            break
+            return reservation, None
         first = IdempotentResponse.objects.filter(api_key=api_key, key=key).first()
-        if first is None:  # the first request failed and freed the key meanwhile
+        if first is None:  # the first request is running (atomic) or failed and freed the key
+            if connection.in_atomic_block and connection.vendor == "postgresql":
+                break
             continue
         if first.created_at < now - IDEMPOTENCY_WINDOW:
             # Answers are kept for 24 hours; an older one is deleted when its key comes again.
@@ -381,26 +415,32 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
                 field="Idempotency-Key",
             )
         if first.status == 0:
-            raise IdempotencyConflict(
-                "Die erste Anfrage mit diesem Idempotency-Key läuft noch.",
-                field="Idempotency-Key",
-            )
+            break
         replay = HttpResponse(
             bytes(first.body), status=first.status, content_type=_content_type(first.status)
         )
         replay["Idempotent-Replayed"] = "true"
-        return replay
-    else:
-        raise IdempotencyConflict(
-            "Die erste Anfrage mit diesem Idempotency-Key läuft noch.", field="Idempotency-Key"
-        )
+        return 0, replay
+    raise IdempotencyConflict(
+        "Die erste Anfrage mit diesem Idempotency-Key läuft noch.", field="Idempotency-Key"
+    )
+
+
+def _answer(
+    request: HttpRequest,
+    run: Callable[[], tuple[int, Any]],
+    reservation: int,
+    *,
+    free_on_crash: bool,
+) -> HttpResponse:
     try:
         status, body = run()
         response = json_response(status, body)
     except DomainError as error:
         response = _domain_error(request, error)
     except Exception:
-        IdempotentResponse.objects.filter(pk=reservation).delete()
+        if free_on_crash:
+            IdempotentResponse.objects.filter(pk=reservation).delete()
         raise
     sql.update(
         IdempotentResponse,
@@ -410,12 +450,36 @@ def idempotent(request: HttpRequest, run: Callable[[], tuple[int, Any]]) -> Http
     return response
 
 
+#: The reservation on PostgreSQL inside the request's transaction: inserted only while this
+#: transaction holds the key's advisory lock, which it gets without waiting or not at all, so a
+#: concurrent duplicate (whose row is not committed yet) is never waited for: no row comes back,
+#: and no committed row is found, which means the first request is still running.
+_RESERVE_LOCKED = (
+    "INSERT INTO {table} ({columns}) SELECT {values} "
+    "WHERE pg_try_advisory_xact_lock(hashtextextended(%s, 0)) "
+    "ON CONFLICT DO NOTHING RETURNING {pk}"
+)
+
+
+@functools.cache
+def _reserve_locked_sql(columns: tuple[str, ...]) -> str:
+    quote = connection.ops.quote_name
+    fields = {f.attname: f for f in IdempotentResponse._meta.concrete_fields}
+    return _RESERVE_LOCKED.format(
+        table=quote(IdempotentResponse._meta.db_table),
+        columns=", ".join(quote(fields[c].column) for c in columns),
+        values=", ".join(f"CAST(%s AS {fields[c].db_type(connection)})" for c in columns),
+        pk=quote(IdempotentResponse._meta.pk.column),
+    )
+
+
 def _reserve(*, api_key: ApiKey, key: str, digest: str, now: dt.datetime) -> int | None:
     """The id of the new reservation of `key`, or None when the key is taken.
 
     Outside a transaction the INSERT commits by itself (one statement, no BEGIN and COMMIT of
-    their own); inside one, a savepoint keeps the transaction usable after a duplicate. The
-    statement is built once (`core.sql`): the API writes these rows and nothing else does.
+    their own); inside one, a savepoint keeps the transaction usable after a duplicate (on
+    PostgreSQL the advisory lock and ON CONFLICT make that one statement without a savepoint).
+    The statement is built once (`core.sql`): the API writes these rows and nothing else does.
     """
     row = {
         "api_key_id": api_key.pk,
@@ -427,6 +491,16 @@ def _reserve(*, api_key: ApiKey, key: str, digest: str, now: dt.datetime) -> int
     }
     try:
         if connection.in_atomic_block:
+            if connection.vendor == "postgresql":
+                fields = {f.attname: f for f in IdempotentResponse._meta.concrete_fields}
+                params = [fields[c].get_db_prep_save(v, connection) for c, v in row.items()]
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        _reserve_locked_sql(tuple(row)),
+                        [*params, f"idempotency:{api_key.pk}:{key}"],
+                    )
+                    found = cursor.fetchone()
+                return None if found is None else int(found[0])
             with transaction.atomic():
                 return sql.insert(IdempotentResponse, row)
         return sql.insert(IdempotentResponse, row)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
 from rathauskasse.api.models import ApiKey, Scope
@@ -22,6 +23,7 @@ from rathauskasse.api.v1.schemas import (
 from rathauskasse.core.errors import NotFound, ValidationFailed
 from rathauskasse.payments import selectors, services
 from rathauskasse.payments.models import Payment, PaymentStatus
+from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables.models import Receivable
 
 router = Router(tags=["payments"])
@@ -55,6 +57,19 @@ def _get(api_key: ApiKey, payment_id: uuid.UUID) -> Payment:
     return payment
 
 
+def next_url(payment: Payment) -> str | None:
+    """Where the payer goes: our start link until the provider has the payment, then its page.
+
+    The API does not register a payment at its provider; the start link does, when the payer
+    arrives (decision 0020).
+    """
+    if payment.status == PaymentStatus.CREATED:
+        return f"{settings.SITE_URL}{reverse('payment-start', args=[payment.public_id])}"
+    if payment.status == PaymentStatus.STARTED and payment.redirect_url:
+        return str(payment.redirect_url)
+    return None
+
+
 def serialize(payment: Payment, allocations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The payment as the API shows it; `allocations` when the caller knows them already."""
     return {
@@ -65,11 +80,7 @@ def serialize(payment: Payment, allocations: list[dict[str, Any]] | None = None)
         "provider": payment.provider,
         "provider_reference": payment.provider_reference,
         "description": payment.description,
-        "next_url": (
-            payment.redirect_url
-            if payment.status == PaymentStatus.STARTED and payment.redirect_url
-            else None
-        ),
+        "next_url": next_url(payment),
         "failure_reason": payment.failure_reason,
         "refund_status": payment.refund_status,
         "created_at": payment.created_at,
@@ -117,6 +128,10 @@ def _requested_allocations(
     "",
     response={201: PaymentOut, **base.problems(*base.WRITE)},
     summary="Create a payment for one or more receivables; send the payer to `next_url`",
+    description=(
+        "The payment is created with status `created`; `next_url` is its start link, which "
+        "registers it at the provider when the payer arrives and sends the payer on there."
+    ),
 )
 def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
     api_key = base.require(request, Scope.PAYMENTS_WRITE)
@@ -124,18 +139,19 @@ def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
     def run() -> tuple[int, Any]:
         ids = [a.receivable for a in payload.receivables]
         limited = base.department_ids(api_key)
-        found = Receivable.objects.filter(organisation=api_key.organisation, pk__in=ids)
-        if limited:
-            found = found.filter(department_id__in=limited)
+        # Found in the key's scope and locked at once (in id order, against deadlocks), so that
+        # create_payment needs no look-up of its own: one statement instead of two.
+        found = receivable_selectors.lock_for_payment(
+            organisation=api_key.organisation, receivable_ids=ids, department_ids=limited
+        )
         by_id = {r.pk: r for r in found}
         missing = [pk for pk in ids if pk not in by_id]
         if missing:
             raise ValidationFailed(
                 {"receivables": f"Diese Forderungen gibt es nicht: {', '.join(map(str, missing))}"}
             )
-        actor = base.actor_of(api_key)
         payment = services.create_payment(
-            actor=actor,
+            actor=base.actor_of(api_key),
             organisation=api_key.organisation,
             allocations=[
                 services.AllocationInput(by_id[a.receivable], a.amount_cents)
@@ -146,13 +162,15 @@ def create(request: HttpRequest, payload: PaymentIn) -> HttpResponse:
             return_url=payload.return_url,
             description=payload.description,
             payer_email=payload.payer_email,
+            locked=True,
         )
-        services.start_payment(payment=payment, actor=actor)
-        # start_payment brought the payment up to date (status, redirect, provider reference);
-        # its receivables were found in the key's scope above, so no second look-up is needed.
+        # Not started at the provider here: `next_url` does that when the payer arrives
+        # (decision 0020). The receivables were found in the key's scope above, so the answer
+        # needs no second look-up.
         return 201, serialize(payment, _requested_allocations(payment, payload, by_id))
 
-    return base.idempotent(request, run)
+    # One transaction: the key's reservation, the payment and the stored answer commit together.
+    return base.idempotent(request, run, atomic=True)
 
 
 @router.get(

@@ -129,7 +129,13 @@ class PaymentOut(Schema):
     provider: str
     provider_reference: str
     description: str
-    next_url: str | None = Field(description="Send the payer here while the status is `started`.")
+    next_url: str | None = Field(
+        description=(
+            "Send the payer here while the status is `created` or `started`. A new payment is "
+            "not yet at the provider: its `next_url` is the start link, which registers it there "
+            "when the payer arrives; once `started`, the provider's page."
+        )
+    )
     failure_reason: str
     refund_status: str
     created_at: dt.datetime
