@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
@@ -63,3 +64,19 @@ def receivables_with_unfinished_payments(
             receivable_id__in=receivable_ids,
         ).values_list("receivable_id", flat=True)
     )
+
+
+def posting_reference_sql(alias: str) -> str:
+    """SQL for the `reference` the ledger's entries of payment `alias` carry (`payment:<id>`).
+
+    For readers that join ledger lines to their payment in one statement (the finance export);
+    PostgreSQL stores the public id as a uuid, SQLite as 32 hex digits without hyphens.
+    """
+    column = f"{alias}.public_id"
+    if connection.vendor == "postgresql":
+        return f"('payment:' || {column}::text)"
+    parts = [
+        f"substr({column}, {start}, {length})"
+        for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    ]
+    return "('payment:' || " + " || '-' || ".join(parts) + ")"
