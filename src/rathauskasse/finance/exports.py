@@ -353,15 +353,32 @@ def _encodable(text: str, encoding: str) -> bool:
 
 # --- formatting ----------------------------------------------------------------------------------
 
+#: Letters NFKD does not take apart into a plain letter and an accent.
+_PLAIN = {
+    "Ł": "L",
+    "ł": "l",
+    "Ø": "O",
+    "ø": "o",
+    "Đ": "D",
+    "đ": "d",
+    "Æ": "AE",
+    "æ": "ae",
+    "Œ": "OE",
+    "œ": "oe",
+    "ı": "i",
+    "Þ": "TH",
+    "þ": "th",
+}
 _SPELT_OUT = str.maketrans(
     {"Ä": "AE", "Ö": "OE", "Ü": "UE", "ä": "AE", "ö": "OE", "ü": "UE", "ß": "SS", "ẞ": "SS"}
 )
+_PLAIN_TABLE = str.maketrans(_PLAIN)
 _NOT_SAFE = re.compile(r"[^A-Z0-9 .,\-/+()?:']")
 
 
 def upper_safe(text: str) -> str:
     """Upper case with German letters spelt out and only the SEPA basic Latin characters."""
-    spelt = text.translate(_SPELT_OUT)
+    spelt = text.translate(_SPELT_OUT).translate(_PLAIN_TABLE)
     plain = unicodedata.normalize("NFKD", spelt).encode("ascii", "ignore").decode("ascii")
     return _NOT_SAFE.sub(" ", plain.upper())
 
@@ -369,7 +386,7 @@ def upper_safe(text: str) -> str:
 def _transliterate(error: UnicodeError) -> tuple[str, int]:
     """Encode what the target code page lacks as its nearest plain letter ("ł" → "l"), or "?"."""
     assert isinstance(error, UnicodeEncodeError)
-    bad = error.object[error.start : error.end]
+    bad = error.object[error.start : error.end].translate(_PLAIN_TABLE)
     plain = unicodedata.normalize("NFKD", bad).encode("ascii", "ignore").decode("ascii")
     return (plain or "?" * len(bad)), error.end
 

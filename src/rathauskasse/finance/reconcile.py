@@ -2,7 +2,8 @@
 
 The finance system's open-item list (Offene-Posten-Liste) is a CSV file read with an open-item
 profile (`OpenItemProfile`: its Kassenzeichen and amount columns, separator, encoding, decimal
-comma); the amount is what it still has open. Ours is the ledger balance of every receivable.
+comma); the amount is what it still has open. Ours is the ledger balance of every receivable
+(its open item), whatever its status says.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rathauskasse.finance import openitems
 from rathauskasse.finance.models import OpenItemProfile
+from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations.models import Organisation
 from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables.kassenzeichen import InvalidKassenzeichen, Scheme
@@ -99,13 +101,10 @@ def compare(*, organisation: Organisation, profile: OpenItemProfile, data: bytes
     report = Report()
     scheme = Scheme.of(organisation)
     theirs = _read(data, profile, scheme, report)
+    # Open here is what the ledger says: the balance of the receivable's open item.
+    balances = ledger_selectors.nonzero_open_item_balances(organisation_id=organisation.pk)
     receivables = receivable_selectors.receivables(organisation=organisation)
-    ours_open = dict(
-        receivables.filter(status=ReceivableStatus.OPEN).values_list("kassenzeichen", "pk")
-    )
-    balances = receivable_selectors.open_amounts(
-        organisation=organisation, receivable_ids=ours_open.values()
-    )
+    ours_open = dict(receivables.filter(pk__in=balances).values_list("kassenzeichen", "pk"))
     status_of = dict(
         receivables.filter(kassenzeichen__in=set(theirs) - set(ours_open)).values_list(
             "kassenzeichen", "status"

@@ -161,3 +161,19 @@ def receivable_movement_cents(
     if kinds is not None:
         lines = lines.filter(entry__kind__in=list(kinds))
     return int(lines.aggregate(total=Sum("amount_cents"))["total"] or 0)
+
+
+def nonzero_open_item_balances(*, organisation_id: int) -> dict[int, int]:
+    """Balance (cents, debit positive) of every open item of the organisation that is not 0."""
+    rows = (
+        JournalLine.objects.filter(
+            account__organisation_id=organisation_id,
+            account__kind=AccountKind.RECEIVABLES,
+            open_item_id__isnull=False,
+        )
+        .values("open_item_id")
+        .annotate(balance=Sum("amount_cents"))
+        .exclude(balance=0)
+        .values_list("open_item_id", "balance")
+    )
+    return {int(item): int(balance) for item, balance in rows}

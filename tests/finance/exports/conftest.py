@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from rathauskasse.receivables.services import cancel_receivable
 from tests import factories
 
 ACTOR = factories.ACTOR
-DAY = dt.datetime(2026, 11, 30, 10, 0)
+DAY = dt.datetime(2026, 11, 30, 10, 0, tzinfo=clock.BERLIN)
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +31,7 @@ def _media(settings: LazySettings, tmp_path: Path) -> None:
 
 
 def paid(org: Organisation, *receivables: Receivable, method: str = "card") -> Payment:
-    from rathauskasse.providers.sandbox import server  # noqa: PLC0415
+    from rathauskasse.providers.sandbox import server
 
     payment = factories.payment(org, *receivables, method=method)
     payment_services.start_payment(payment=payment, actor=ACTOR)
@@ -57,7 +56,7 @@ class Books:
 
 
 @pytest.fixture
-def books(org: Organisation, department: Department, budget_line: BudgetLine) -> Iterator[Books]:
+def books(org: Organisation, department: Department, budget_line: BudgetLine) -> Books:
     """On 30.11.2026: three receivables, two paid (card, debit), a refund, a returned debit,
     a cancelled receivable; on 01.12.2026 one more payment."""
     books = Books(org)
@@ -75,7 +74,7 @@ def books(org: Organisation, department: Department, budget_line: BudgetLine) ->
         cancel_receivable(actor=ACTOR, receivable=cancelled, reason="Doppelt angelegt")
     with clock.frozen(DAY + dt.timedelta(days=1)):
         books.payments.append(paid(org, third, method="paypal"))
-    yield books
+    return books
 
 
 def preset_profile(org: Organisation, name: str, **changes: object) -> ExportProfile:
