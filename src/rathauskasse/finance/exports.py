@@ -378,9 +378,25 @@ _NOT_SAFE = re.compile(r"[^A-Z0-9 .,\-/+()?:']")
 
 def upper_safe(text: str) -> str:
     """Upper case with German letters spelt out and only the SEPA basic Latin characters."""
-    spelt = text.translate(_SPELT_OUT).translate(_PLAIN_TABLE)
-    plain = unicodedata.normalize("NFKD", spelt).encode("ascii", "ignore").decode("ascii")
-    return _NOT_SAFE.sub(" ", plain.upper())
+    if text.isascii():
+        upper = text.upper()
+    else:
+        spelt = text.translate(_SPELT_OUT).translate(_PLAIN_TABLE)
+        plain = unicodedata.normalize("NFKD", spelt).encode("ascii", "ignore").decode("ascii")
+        upper = plain.upper()
+    return upper if _NOT_SAFE.search(upper) is None else _NOT_SAFE.sub(" ", upper)
+
+
+def upper_safe_cut(text: str, limit: int) -> str:
+    """`upper_safe(text)[:limit]`, reading only as much of a long text as it needs.
+
+    Every character becomes none, one or two, each from its own character alone, so the first
+    `limit` characters of the text give the result unless some of them vanish.
+    """
+    head = upper_safe(text[:limit])
+    if len(head) >= limit or len(text) <= limit:
+        return head[:limit]
+    return upper_safe(text)[:limit]
 
 
 def _transliterate(error: UnicodeError) -> tuple[str, int]:
@@ -465,7 +481,7 @@ def _column_function(spec: Spec, column: ColumnSpec) -> Callable[[Sequence[Any]]
         text = lambda row: row[at] or ""  # noqa: E731
     limit, upper = column.max_length, column.upper
     if upper and limit:
-        return lambda row: upper_safe(text(row))[:limit]
+        return lambda row: upper_safe_cut(text(row), limit)
     if upper:
         return lambda row: upper_safe(text(row))
     if limit:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -22,7 +25,6 @@ from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.ledger.models import EntryKind
 from rathauskasse.organisations.models import BudgetLine, Organisation
 from rathauskasse.payments import selectors as payment_selectors
-from rathauskasse.payments.models import Payment
 from rathauskasse.receivables import selectors as receivable_selectors
 from rathauskasse.receivables.models import Receivable, ReceivableLine
 
@@ -141,9 +143,7 @@ def _records_sql(inner: str) -> str:
         f"LEFT JOIN {_quote(ReceivableLine)} rl ON rl.receivable_id = c.open_item_id "
         "AND rl.position = 1 "
         f"LEFT JOIN {_quote(BudgetLine)} bl ON bl.id = rl.budget_line_id "
-        f"LEFT JOIN (SELECT {payment_selectors.posting_reference_sql('pp')} AS reference, "
-        f"pp.method AS method, pp.provider AS provider FROM {_quote(Payment)} pp) p "
-        "ON p.reference = c.reference "
+        f"LEFT JOIN {payment_selectors.posting_join_sql('p', 'c.reference')} "
         "ORDER BY c.line_id"
     )
 
@@ -181,7 +181,7 @@ def preview_records(
 
 def batch_records(
     *, batch_id: int, profile: ExportProfile, first: int, last: int
-) -> Iterator[list[tuple[Any, ...]]]:
+) -> Generator[list[tuple[Any, ...]]]:
     """The records a batch claimed, in line order, in chunks, from a server-side cursor."""
     classified, params = _classified_sql(profile.organisation_id)
     inner = (
@@ -189,6 +189,52 @@ def batch_records(
         "ON x.line_id = c.line_id WHERE x.profile_id = %s AND x.batch_id = %s "
         "AND x.line_id BETWEEN %s AND %s"
     )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # The claimed lines are counted first, so that the records are read in one pass
+            # (hash joins) rather than line by line; the cursor is read to its end, not only
+            # its first rows, and sorting and hashing a batch in memory beats spilling it.
+            cursor.execute(f"ANALYZE {_quote(ExportedLine)}")
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
+            cursor.execute("SET LOCAL work_mem = '64MB'")
     with connection.chunked_cursor() as cursor:
         cursor.execute(_records_sql(inner), [*params, profile.pk, batch_id, first, last])
-        yield from _rows(cursor)
+        yield from _read_ahead(_rows(cursor))
+
+
+def _read_ahead(chunks: Iterator[list[tuple[Any, ...]]]) -> Iterator[list[tuple[Any, ...]]]:
+    """The chunks, each fetched while the caller formats the one before.
+
+    The database computes the next rows while Python writes the last ones (the driver lets go
+    of the interpreter while it waits); at most two chunks wait, so memory stays flat.
+    """
+    done = object()
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    return
+                waiting.put(chunk)
+            waiting.put(done)
+        except BaseException as exc:  # handed to the caller, who raises it
+            waiting.put(exc)
+
+    reader = threading.Thread(target=fetch, name="export-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = waiting.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # let a blocked put finish, then the reader sees `stop`
+            with contextlib.suppress(queue.Empty):
+                waiting.get(timeout=0.05)
+        reader.join()

@@ -26,6 +26,7 @@ Invariants kept here:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import hashlib
@@ -540,15 +541,16 @@ def _export(
         return ExportResult(batch=None, records=0, empty_file=exports.Writer(spec).header())
     totals = exports.Totals()
     digest, size = hashlib.sha256(), 0
-    with tempfile.TemporaryFile() as spool:
+    records = selectors.batch_records(batch_id=batch_id, profile=locked, first=first, last=last)
 
-        def chunks() -> Iterator[list[tuple[Any, ...]]]:
-            for rows in selectors.batch_records(
-                batch_id=batch_id, profile=locked, first=first, last=last
-            ):
-                totals.add(rows)
-                yield rows
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
+        for rows in records:
+            totals.add(rows)
+            yield rows
 
+    # Closed here, also on a failure: the reader stops and the cursor closes before the
+    # transaction rolls back, not whenever the garbage collector gets to them.
+    with tempfile.TemporaryFile() as spool, contextlib.closing(records):
         for data, _ in exports.write(spec, chunks()):
             digest.update(data)
             size += len(data)
