@@ -11,7 +11,9 @@ every record with `finance.services.export_bookings`: claim, stream, format, enc
         .venv/bin/python bench/export.py [--payments 1000000]
 
 prints the machine, versions and load, the time and the peak resident memory of the exporting
-process (and what it held before the export began), and as the last line one JSON object.
+process (and what it held before the export began), a reference measured in the same run (only
+reading the payments' lines and entries through the same server-side cursor: what the machine
+and its load allow at that moment), and as the last line one JSON object.
 """
 
 from __future__ import annotations
@@ -38,7 +40,33 @@ def _slug(payments: int) -> str:
 
 
 def _rss_mb() -> float:
+    """Peak resident memory of this process so far."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
+
+
+def reference(organisation_id: int) -> float:
+    """Rows per second of merely reading the payments' lines with their entries (same cursor,
+    same chunks, nothing written): what this machine and its load allow right now."""
+    from django.db import connection, transaction
+
+    t0, rows = time.perf_counter(), 0
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(
+            "SELECT l.id, l.amount_cents, l.open_item_id, e.booking_date, e.text, e.reference "
+            "FROM ledger_journalline l JOIN ledger_account a ON a.id = l.account_id "
+            "JOIN ledger_journalentry e ON e.id = l.entry_id "
+            "WHERE a.organisation_id = %s AND a.kind = 'receivables' "
+            "AND e.kind = 'payment_succeeded' ORDER BY l.id",
+            [organisation_id],
+        )
+        while chunk := cursor.fetchmany(10_000):
+            rows += len(chunk)
+    return rows / (time.perf_counter() - t0)
 
 
 def build(payments: int) -> None:
@@ -209,7 +237,8 @@ def measure(payments: int) -> dict[str, float]:
     fields = presets.fields("infoma-zahlungseingaenge")
     fields["name"] = f"infoma-{time.time_ns()}"
     profile = services.create_export_profile(actor=actor, organisation=org, **fields)
-    before = _rss_mb()
+    reference_rows_per_s = reference(org.pk)
+    before = _current_rss_mb()
     t0 = time.perf_counter()
     result = services.export_bookings(profile=profile, actor=actor, trigger=ExportTrigger.COMMAND)
     seconds = time.perf_counter() - t0
@@ -221,6 +250,7 @@ def measure(payments: int) -> dict[str, float]:
         "seconds": seconds,
         "rows_per_s": result.records / seconds,
         "rss_before_mb": before,
+        "reference_rows_per_s": reference_rows_per_s,
         "peak_rss_mb": _rss_mb(),
         "file_mb": batch.size_bytes / 1024 / 1024,
     }
@@ -254,7 +284,8 @@ def main() -> None:
     print(
         f"export: {figures['records']:,} records in {figures['seconds']:.2f} s, "
         f"{figures['rows_per_s']:,.0f} rows/s, file {figures['file_mb']:.1f} MB; "
-        f"peak RSS {figures['peak_rss_mb']:.0f} MB ({figures['rss_before_mb']:.0f} MB before)"
+        f"peak RSS {figures['peak_rss_mb']:.0f} MB ({figures['rss_before_mb']:.0f} MB before); "
+        f"reading the same lines alone: {figures['reference_rows_per_s']:,.0f} rows/s"
     )
     result = {
         "bench": "export",
@@ -263,6 +294,7 @@ def main() -> None:
         "rows_per_s": round(figures["rows_per_s"]),
         "peak_rss_mb": round(figures["peak_rss_mb"], 1),
         "rss_before_mb": round(figures["rss_before_mb"], 1),
+        "reference_rows_per_s": round(figures["reference_rows_per_s"]),
         "load_average": round(os.getloadavg()[0], 1),
         **{k: v for k, v in facts.items() if k in ("cpus", "python", "django", "database")},
     }

@@ -20,9 +20,10 @@ from rathauskasse.catalogue.services import create_service
 from rathauskasse.core import audit
 from rathauskasse.core.models import User
 from rathauskasse.demo import data
+from rathauskasse.finance import presets
 from rathauskasse.finance import selectors as finance_selectors
 from rathauskasse.finance import services as finance
-from rathauskasse.finance.models import OpenItemProfile
+from rathauskasse.finance.models import ExportProfile, OpenItemProfile
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations import services as organisations
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation, Role
@@ -100,6 +101,7 @@ def load(*, today: dt.date) -> Loaded:
         # them now; nothing else changes.
         ensure_notices(existing, today=today)
         ensure_open_item_profile(existing)
+        ensure_export_profiles(existing)
         return Loaded(
             organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
         )
@@ -162,6 +164,7 @@ def load(*, today: dt.date) -> Loaded:
     pair = ensure_xbezahldienste(organisation)
     ensure_notices(organisation, today=today)
     ensure_open_item_profile(organisation)
+    ensure_export_profiles(organisation)
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
@@ -275,6 +278,21 @@ def ensure_open_item_profile(organisation: Organisation) -> OpenItemProfile:
         organisation=organisation, name=spec["default_department"]
     )
     return finance.create_profile(actor=ACTOR, organisation=organisation, **spec)
+
+
+def ensure_export_profiles(organisation: Organisation) -> list[ExportProfile]:
+    """The shipped export presets as the city's profiles, created once; existing ones are kept."""
+    made = []
+    for name in presets.PRESETS:
+        existing = finance_selectors.export_profiles(organisation=organisation).filter(name=name)
+        if existing.exists():
+            made.append(existing.get())
+            continue
+        fields = presets.fields(name)
+        if name in data.EXPORT_DAILY_AT:
+            fields["daily_at"] = data.EXPORT_DAILY_AT[name]
+        made.append(finance.create_export_profile(actor=ACTOR, organisation=organisation, **fields))
+    return made
 
 
 def _create_notice(
