@@ -132,20 +132,57 @@ def unexported_sql(
     return sql, [*params, until, *record_kinds, profile_id]
 
 
-def _records_sql(inner: str) -> str:
-    """The record columns (`exports.RECORD_FIELDS`) of the movements `inner` selects as `c`."""
-    return (
-        "SELECT c.line_id, c.entry_id, c.amount_cents, c.booking_date, c.record_kind, c.text, "  # noqa: S608
-        "c.reference, rc.kassenzeichen, rc.debtor_account, rc.debtor_name, rc.purpose, "
-        "bl.code, bl.product, bl.account, bl.cost_centre, p.method, p.provider "
-        f"FROM ({inner}) c "
-        f"LEFT JOIN {_quote(Receivable)} rc ON rc.id = c.open_item_id "
-        f"LEFT JOIN {_quote(ReceivableLine)} rl ON rl.receivable_id = c.open_item_id "
-        "AND rl.position = 1 "
-        f"LEFT JOIN {_quote(BudgetLine)} bl ON bl.id = rl.budget_line_id "
-        f"LEFT JOIN {payment_selectors.posting_join_sql('p', 'c.reference')} "
-        "ORDER BY c.line_id"
+#: Where each record field comes from, and which join (if any) it needs.
+_RECORD_SQL: dict[str, tuple[str, str]] = {
+    "line_id": ("c.line_id", ""),
+    "entry_id": ("c.entry_id", ""),
+    "amount_cents": ("c.amount_cents", ""),
+    "booking_date": ("c.booking_date", ""),
+    "record_kind": ("c.record_kind", ""),
+    "booking_text": ("c.text", ""),
+    "reference": ("c.reference", ""),
+    "kassenzeichen": ("rc.kassenzeichen", "receivable"),
+    "debtor_account": ("rc.debtor_account", "receivable"),
+    "debtor_name": ("rc.debtor_name", "receivable"),
+    "purpose": ("rc.purpose", "receivable"),
+    "budget_line": ("bl.code", "budget_line"),
+    "product": ("bl.product", "budget_line"),
+    "gl_account": ("bl.account", "budget_line"),
+    "cost_centre": ("bl.cost_centre", "budget_line"),
+    "payment_method": ("p.method", "payment"),
+    "provider": ("p.provider", "payment"),
+}
+#: Fields every record carries: the writer's totals read them.
+_ALWAYS = frozenset({"line_id", "amount_cents", "booking_date", "record_kind"})
+
+
+def needed_fields(spec: exports.Spec) -> frozenset[str]:
+    """The record fields the profile's columns show (the others are read as NULL)."""
+    fields = {exports.SOURCES[c.source].field for c in spec.columns if c.source in exports.SOURCES}
+    return _ALWAYS | {name for name in fields if name}
+
+
+def _records_sql(inner: str, fields: frozenset[str]) -> str:
+    """The record columns (`exports.RECORD_FIELDS`) of the movements `inner` selects as `c`.
+
+    Only what `fields` names is read, and only the joins it needs are made: a million records
+    of four columns are cheaper to join, send and parse than a million of seventeen.
+    """
+    columns = ", ".join(
+        _RECORD_SQL[name][0] if name in fields else "NULL" for name in exports.RECORD_FIELDS
     )
+    joins = {_RECORD_SQL[name][1] for name in fields} - {""}
+    sql = f"SELECT {columns} FROM ({inner}) c "  # noqa: S608
+    if "receivable" in joins:
+        sql += f"LEFT JOIN {_quote(Receivable)} rc ON rc.id = c.open_item_id "
+    if "budget_line" in joins:
+        sql += (
+            f"LEFT JOIN {_quote(ReceivableLine)} rl ON rl.receivable_id = c.open_item_id "
+            f"AND rl.position = 1 LEFT JOIN {_quote(BudgetLine)} bl ON bl.id = rl.budget_line_id "
+        )
+    if "payment" in joins:
+        sql += f"LEFT JOIN {payment_selectors.posting_join_sql('p', 'c.reference')} "
+    return sql + "ORDER BY c.line_id"
 
 
 def _rows(cursor: Any) -> Iterator[list[tuple[Any, ...]]]:
@@ -175,12 +212,17 @@ def preview_records(
         until=until,
     )
     with connection.cursor() as cursor:
-        cursor.execute(_records_sql(inner) + f" LIMIT {int(limit)}", params)
+        cursor.execute(_records_sql(inner, needed_fields(spec)) + f" LIMIT {int(limit)}", params)
         return [row for chunk in _rows(cursor) for row in chunk]
 
 
 def batch_records(
-    *, batch_id: int, profile: ExportProfile, first: int, last: int
+    *,
+    batch_id: int,
+    profile: ExportProfile,
+    spec: exports.Spec,
+    first: int,
+    last: int,
 ) -> Generator[list[tuple[Any, ...]]]:
     """The records a batch claimed, in line order, in chunks, from a server-side cursor."""
     classified, params = _classified_sql(profile.organisation_id)
@@ -198,7 +240,10 @@ def batch_records(
             cursor.execute("SET LOCAL cursor_tuple_fraction = 1.0")
             cursor.execute("SET LOCAL work_mem = '64MB'")
     with connection.chunked_cursor() as cursor:
-        cursor.execute(_records_sql(inner), [*params, profile.pk, batch_id, first, last])
+        cursor.execute(
+            _records_sql(inner, needed_fields(spec)),
+            [*params, profile.pk, batch_id, first, last],
+        )
         yield from _read_ahead(_rows(cursor))
 
 

@@ -541,7 +541,9 @@ def _export(
         return ExportResult(batch=None, records=0, empty_file=exports.Writer(spec).header())
     totals = exports.Totals()
     digest, size = hashlib.sha256(), 0
-    records = selectors.batch_records(batch_id=batch_id, profile=locked, first=first, last=last)
+    records = selectors.batch_records(
+        batch_id=batch_id, profile=locked, spec=spec, first=first, last=last
+    )
 
     def chunks() -> Iterator[list[tuple[Any, ...]]]:
         for rows in records:

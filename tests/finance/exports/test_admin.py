@@ -25,13 +25,13 @@ def _form(books: Books, name: str, **changes: object) -> dict[str, object]:
     data: dict[str, object] = {
         key: value for key, value in fields.items() if key not in ("columns", "record_kinds")
     }
-    for name, default in (
+    for field, default in (
         ("delimiter", ";"),
         ("quote_char", '"'),
         ("quoting", "minimal"),
         ("decimal_separator", ","),
     ):
-        data.setdefault(name, default)
+        data.setdefault(field, default)
     data["organisation"] = books.org.pk
     data["columns"] = json.dumps(fields["columns"])
     data["record_kinds"] = fields["record_kinds"]
