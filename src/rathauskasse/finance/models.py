@@ -1,8 +1,11 @@
-"""Open items from the finance system: how its CSV files read (profiles) and what each brought.
+"""Open items from the finance system: how its CSV files read (profiles) and what each brought;
+and the exports to it: profiles, their versions, batches, and which lines went out.
 
 A profile says how one source writes its files (separator, encoding, decimal comma, date format)
 and which of its columns holds which of our fields. An import records one accepted file, with the
-profile's settings as they were used, and the receivables the file created.
+profile's settings as they were used, and the receivables the file created. An export profile
+says which movements of the receivables go out and how the file looks (`finance.exports`); each
+batch keeps its file and points to the version of the profile it was written with.
 """
 
 from __future__ import annotations
