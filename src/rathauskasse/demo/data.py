@@ -6,6 +6,7 @@ Amounts are integer cents.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -784,3 +785,7 @@ OPEN_ITEM_PROFILE: dict[str, Any] = {
     "default_department": "Stadtkasse",
     "payment_days": 14,
 }
+
+
+#: The export presets the demo city has (all of them); these also run daily (Europe/Berlin).
+EXPORT_DAILY_AT: dict[str, dt.time] = {"infoma-zahlungseingaenge": dt.time(6, 0)}

@@ -20,9 +20,10 @@ from rathauskasse.catalogue.services import create_service
 from rathauskasse.core import audit
 from rathauskasse.core.models import User
 from rathauskasse.demo import data
+from rathauskasse.finance import presets
 from rathauskasse.finance import selectors as finance_selectors
 from rathauskasse.finance import services as finance
-from rathauskasse.finance.models import OpenItemProfile
+from rathauskasse.finance.models import ExportProfile, OpenItemProfile
 from rathauskasse.ledger import selectors as ledger_selectors
 from rathauskasse.organisations import services as organisations
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation, Role
@@ -103,6 +104,7 @@ def load(*, today: dt.date) -> Loaded:
         ensure_notices(existing, today=today)
         ensure_open_item_profile(existing)
         ensure_bank_account(existing)
+        ensure_export_profiles(existing)
         return Loaded(
             organisation=existing, created=False, xbezahldienste=ensure_xbezahldienste(existing)
         )
@@ -166,6 +168,7 @@ def load(*, today: dt.date) -> Loaded:
     ensure_notices(organisation, today=today)
     ensure_open_item_profile(organisation)
     ensure_bank_account(organisation)
+    ensure_export_profiles(organisation)
 
     report = ledger_selectors.check_integrity(organisation_id=organisation.pk)
     if not report.ok:
@@ -289,6 +292,21 @@ def ensure_bank_account(organisation: Organisation) -> BankAccount:
     return reconciliation.create_bank_account(
         actor=ACTOR, organisation=organisation, iban=organisation.iban, name="Girokonto Stadtkasse"
     )
+
+
+def ensure_export_profiles(organisation: Organisation) -> list[ExportProfile]:
+    """The shipped export presets as the city's profiles, created once; existing ones are kept."""
+    made = []
+    for name in presets.PRESETS:
+        existing = finance_selectors.export_profiles(organisation=organisation).filter(name=name)
+        if existing.exists():
+            made.append(existing.get())
+            continue
+        fields = presets.fields(name)
+        if name in data.EXPORT_DAILY_AT:
+            fields["daily_at"] = data.EXPORT_DAILY_AT[name]
+        made.append(finance.create_export_profile(actor=ACTOR, organisation=organisation, **fields))
+    return made
 
 
 def _create_notice(

@@ -297,3 +297,6 @@ def _user(request: HttpRequest) -> User:
 
 def _may_upload(request: HttpRequest) -> bool:
     return bool(request.user.has_perm("finance.add_openitemimport"))
+
+
+from rathauskasse.finance import admin_exports  # noqa: E402, F401 - registers the export admin

@@ -1,12 +1,16 @@
-"""Open items from the finance system: how its CSV files read (profiles) and what each brought.
+"""Open items from the finance system: how its CSV files read (profiles) and what each brought;
+and the exports to it: profiles, their versions, batches, and which lines went out.
 
 A profile says how one source writes its files (separator, encoding, decimal comma, date format)
 and which of its columns holds which of our fields. An import records one accepted file, with the
-profile's settings as they were used, and the receivables the file created.
+profile's settings as they were used, and the receivables the file created. An export profile
+says which movements of the receivables go out and how the file looks (`finance.exports`); each
+batch keeps its file and points to the version of the profile it was written with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, ClassVar, NamedTuple
 
@@ -16,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rathauskasse.core.models import AppendOnlyModel
+from rathauskasse.finance import exports
 from rathauskasse.organisations.models import BudgetLine, Department, Organisation
 
 
@@ -357,3 +362,271 @@ class OpenItemImport(AppendOnlyModel):
     def receivable_id_list(self) -> list[int]:
         """The ids of the receivables it created, in postal-code order (ascending)."""
         return [pk for first, last in self.receivable_ids for pk in range(first, last + 1)]
+
+
+# --- exports to the finance system -----------------------------------------------------------
+
+
+def _choices(options: dict[str, str]) -> list[tuple[str, str]]:
+    return list(options.items())
+
+
+class ExportTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "täglicher Lauf"
+    ADMIN = "admin", "in der Verwaltung"
+    COMMAND = "command", "manage.py export_bookings"
+
+
+class ExportProfile(models.Model):
+    """How the records of one export to the finance system are chosen and written.
+
+    Editable; every change that alters the file makes a new `ExportProfileVersion`, and each
+    batch points to the version it was written with, so a change never alters an export made.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name="Organisation"
+    )
+    name = models.SlugField(
+        "Kurzname",
+        max_length=50,
+        help_text="Eindeutig je Organisation; so heißt das Profil beim Aufruf "
+        "„manage.py export_bookings --profile KURZNAME“.",
+    )
+    description = models.CharField("Beschreibung", max_length=200, blank=True)
+    is_active = models.BooleanField("aktiv", default=True)
+
+    record_kinds = models.JSONField(
+        "Satzarten",
+        default=list,
+        help_text="Welche Bewegungen der Forderungen ausgegeben werden.",
+    )
+    file_format = models.CharField(
+        "Dateiart", max_length=10, choices=_choices(exports.FILE_FORMATS), default="separated"
+    )
+    delimiter = models.CharField(
+        "Trennzeichen", max_length=1, choices=Delimiter.choices, default=Delimiter.SEMICOLON
+    )
+    quote_char = models.CharField(
+        "Textbegrenzer", max_length=1, choices=QuoteChar.choices, default=QuoteChar.DOUBLE
+    )
+    quoting = models.CharField(
+        "Textbegrenzer setzen", max_length=10, choices=_choices(exports.QUOTING), default="minimal"
+    )
+    include_header = models.BooleanField("Kopfzeile schreiben", default=True)
+    encoding = models.CharField(
+        "Zeichenkodierung", max_length=15, choices=_choices(exports.ENCODINGS), default="utf-8"
+    )
+    line_ending = models.CharField(
+        "Zeilenende", max_length=2, choices=_choices(exports.LINE_ENDINGS), default="\r\n"
+    )
+    decimal_separator = models.CharField(
+        "Dezimaltrennzeichen",
+        max_length=1,
+        choices=DecimalSeparator.choices,
+        default=DecimalSeparator.COMMA,
+    )
+    amount_format = models.CharField(
+        "Betragsformat", max_length=10, choices=_choices(exports.AMOUNT_FORMATS), default="decimal"
+    )
+    sign = models.CharField(
+        "Vorzeichen", max_length=20, choices=_choices(exports.SIGNS), default="debit_positive"
+    )
+    date_format = models.CharField(
+        "Datumsformat",
+        max_length=10,
+        choices=[(f, f"{f} ({dt.date(2026, 12, 31):{f}})") for f in exports.DATE_FORMATS],
+        default="%d.%m.%Y",
+    )
+    filename_pattern = models.CharField(
+        "Dateiname",
+        max_length=120,
+        default="{profile}-{number}.csv",
+        help_text="Platzhalter: {profile} Kurzname, {number} laufende Nummer des Exports, "
+        "{until:%Y%m%d} Stichtag, {created:%Y%m%d%H%M} Zeitpunkt des Exports.",
+    )
+    columns = models.JSONField(
+        "Spalten",
+        default=list,
+        help_text="Die Spalten in ihrer Reihenfolge, je ein Objekt: source (Quelle), header "
+        "(Name), max_length (kürzen auf), width (Breite bei fester Satzlänge), align "
+        "(left/right), pad (Füllzeichen), upper (Großbuchstaben ohne Umlaute), value (fester "
+        "Wert).",
+    )
+    daily_at = models.TimeField(
+        "täglich exportieren um",
+        null=True,
+        blank=True,
+        help_text="Uhrzeit (Europe/Berlin) des täglichen Exports; leer: nur auf Anforderung.",
+    )
+    next_run_at = models.DateTimeField("nächster täglicher Export", null=True, editable=False)
+    version = models.PositiveIntegerField("Version", default=0, editable=False)
+    created_at = models.DateTimeField("angelegt am", auto_now_add=True)
+    updated_at = models.DateTimeField("geändert am", auto_now=True)
+
+    class Meta:
+        verbose_name = "Exportprofil"
+        verbose_name_plural = "Exportprofile"
+        ordering = ("organisation", "name")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="export_profile_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self) -> exports.Spec:
+        return exports.Spec.of(self.settings())
+
+    def settings(self) -> dict[str, Any]:
+        """Everything the file depends on, as plain data (what a version keeps)."""
+        return {
+            "name": self.name,
+            "record_kinds": list(self.record_kinds or []),
+            "columns": [
+                exports.ColumnSpec.of(c).as_dict() if isinstance(c, dict) else c
+                for c in (self.columns or [])
+            ],
+            **{name: getattr(self, name) for name in _SPEC_FIELDS},
+        }
+
+    def clean(self) -> None:
+        if not isinstance(self.record_kinds, list) or not all(
+            isinstance(kind, str) for kind in self.record_kinds
+        ):
+            raise ValidationError({"record_kinds": "Eine Liste von Satzarten."})
+        if not isinstance(self.columns, list) or not all(isinstance(c, dict) for c in self.columns):
+            raise ValidationError({"columns": "Eine Liste von Spalten (je ein Objekt)."})
+        try:
+            spec = self.spec()
+        except TypeError as exc:
+            raise ValidationError({"columns": f"Unbekannte Angabe in einer Spalte: {exc}"}) from exc
+        errors = exports.check(spec)
+        if errors:
+            fields = {f.name for f in self._meta.fields}
+            raise ValidationError(
+                {
+                    (name if name in fields else "columns"): messages
+                    for name, messages in errors.items()
+                }
+            )
+
+
+_SPEC_FIELDS = (
+    "file_format",
+    "delimiter",
+    "quote_char",
+    "quoting",
+    "include_header",
+    "encoding",
+    "line_ending",
+    "decimal_separator",
+    "amount_format",
+    "sign",
+    "date_format",
+    "filename_pattern",
+)
+
+
+class ExportProfileVersion(AppendOnlyModel):
+    """A profile's settings as they were from one change to the next; never changed."""
+
+    profile = models.ForeignKey(
+        ExportProfile, on_delete=models.PROTECT, related_name="versions", verbose_name="Profil"
+    )
+    number = models.PositiveIntegerField("Version")
+    settings = models.JSONField("Einstellungen")
+    created_at = models.DateTimeField("angelegt am")
+    actor_label = models.CharField("geändert von", max_length=200)
+
+    class Meta:
+        verbose_name = "Version eines Exportprofils"
+        verbose_name_plural = "Versionen der Exportprofile"
+        ordering = ("profile", "-number")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["profile", "number"], name="export_profile_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile} v{self.number}"
+
+    def spec(self) -> exports.Spec:
+        return exports.Spec.of(self.settings)
+
+
+def export_file_path(batch: ExportBatch, filename: str) -> str:
+    return f"exports/{batch.organisation_id}/{batch.profile_id}/{batch.number:06d}-{filename}"
+
+
+class ExportBatch(AppendOnlyModel):
+    """One export: its stored file (downloaded again byte for byte), what it holds, its sums.
+
+    Never changed: a correction is a later batch with the reversal records.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name="Organisation"
+    )
+    profile = models.ForeignKey(
+        ExportProfile, on_delete=models.PROTECT, related_name="batches", verbose_name="Profil"
+    )
+    version = models.ForeignKey(
+        ExportProfileVersion,
+        on_delete=models.PROTECT,
+        related_name="batches",
+        verbose_name="Version des Profils",
+    )
+    number = models.PositiveIntegerField("Nr.")
+    trigger = models.CharField("ausgelöst", max_length=10, choices=ExportTrigger.choices)
+    until = models.DateField("Buchungen bis")
+    period_from = models.DateField("erste Buchung vom")
+    period_until = models.DateField("letzte Buchung vom")
+    record_count = models.PositiveIntegerField("Sätze")
+    debit_cents = models.BigIntegerField("Soll (Cent)")
+    credit_cents = models.BigIntegerField("Haben (Cent, negativ)")
+    net_cents = models.BigIntegerField("Saldo (Cent, Soll positiv)")
+    counts_by_kind = models.JSONField("Sätze je Satzart")
+    first_line_id = models.BigIntegerField("erste Buchungszeile")
+    last_line_id = models.BigIntegerField("letzte Buchungszeile")
+    filename = models.CharField("Dateiname", max_length=255)
+    file = models.FileField("Datei", upload_to=export_file_path, max_length=400)
+    size_bytes = models.PositiveBigIntegerField("Größe (Byte)")
+    sha256 = models.CharField("SHA-256 der Datei", max_length=64)
+    actor_label = models.CharField("exportiert von", max_length=200)
+    created_at = models.DateTimeField("exportiert am")
+
+    class Meta:
+        verbose_name = "Export an das Finanzverfahren"
+        verbose_name_plural = "Exporte an das Finanzverfahren"
+        ordering = ("-created_at", "-id")
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["profile", "number"], name="export_batch_number"),
+            models.CheckConstraint(
+                condition=Q(trigger__in=ExportTrigger.values), name="export_batch_trigger"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.profile} Nr. {self.number}"
+
+
+class ExportedLine(models.Model):
+    """That a journal line went out with a profile: once per profile, ever (the primary key).
+
+    Plain ids, no foreign keys: a batch writes up to millions of these in one statement, and
+    a foreign key would check each row; lines and batches are never deleted.
+    """
+
+    pk = models.CompositePrimaryKey("profile_id", "line_id")
+    profile_id = models.BigIntegerField()
+    line_id = models.BigIntegerField()
+    batch_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "exportierte Buchungszeile"
+        verbose_name_plural = "exportierte Buchungszeilen"
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}:{self.line_id}"

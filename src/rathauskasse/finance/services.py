@@ -26,18 +26,33 @@ Invariants kept here:
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import enum
 import hashlib
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 
-from rathauskasse.core import audit, clock
-from rathauskasse.core.errors import ValidationFailed, full_clean_or_fail
+from rathauskasse.core import audit, clock, sql
+from rathauskasse.core.errors import DomainError, ValidationFailed, full_clean_or_fail
 from rathauskasse.core.money import Money
-from rathauskasse.finance import openitems, selectors
-from rathauskasse.finance.models import OpenItemImport, OpenItemProfile
+from rathauskasse.finance import exports, openitems, reconcile, selectors
+from rathauskasse.finance.models import (
+    ExportBatch,
+    ExportedLine,
+    ExportProfile,
+    ExportProfileVersion,
+    ExportTrigger,
+    OpenItemImport,
+    OpenItemProfile,
+    export_file_path,
+)
 from rathauskasse.finance.openitems import RowError
 from rathauskasse.organisations import selectors as organisation_selectors
 from rathauskasse.organisations.models import Organisation
@@ -348,3 +363,278 @@ def describe(result: ImportResult) -> str:
 def _euro(cents: int) -> str:
     # A plain space: terminals and log files do not all show the no-break space.
     return Money(cents).format_de().replace("\u00a0", " ")
+
+
+# --- exports to the finance system (issue 7) -----------------------------------------------------
+# Invariants kept here:
+# - every journal line on the receivables account goes out at most once per profile: the export
+#   claims the lines it writes in `ExportedLine` (primary key: profile, line) in the same
+#   transaction as its batch, and two exports of one profile are serialised by a lock on the
+#   profile's row, so the second finds nothing new; a line that commits after an export's claim
+#   (in any id order) is simply not claimed yet, and the next export takes it;
+# - a batch is written whole or not at all: claim, file and batch record commit together; if
+#   anything fails, the transaction rolls back and the stored file is deleted;
+# - a batch is never changed (append-only, a trigger on PostgreSQL); its stored file is served
+#   byte for byte on every download (`sha256` is checked); a correction is a later batch with
+#   the reversal entries' lines;
+# - a profile is checked on every save (`exports.check`: nothing lost, nothing garbled), and
+#   every change of what the file looks like makes a new version; batches point to the version
+#   they were written with.
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What an export did; no batch when there was nothing new (`records` is then 0)."""
+
+    batch: ExportBatch | None
+    records: int
+    #: The file's bytes when there was nothing new: the header only, for `--output`.
+    empty_file: bytes = b""
+
+
+def record_version(*, actor: audit.Actor, profile: ExportProfile) -> ExportProfileVersion:
+    """The version holding the profile's current settings: the latest, or a new one."""
+    settings = profile.settings()
+    latest: ExportProfileVersion | None = profile.versions.order_by("-number").first()
+    if latest is not None and latest.settings == settings:
+        return latest
+    number = (latest.number if latest is not None else 0) + 1
+    version = ExportProfileVersion.objects.create(
+        profile=profile,
+        number=number,
+        settings=settings,
+        created_at=clock.now(),
+        actor_label=actor.label,
+    )
+    ExportProfile.objects.filter(pk=profile.pk).update(version=number)
+    profile.version = number
+    audit.record(
+        actor=actor,
+        action="export_profile.version_created",
+        obj=profile,
+        organisation_id=profile.organisation_id,
+        before=latest.settings if latest is not None else None,
+        after={"version": number, **settings},
+    )
+    return version
+
+
+@transaction.atomic
+def save_export_profile(*, actor: audit.Actor, profile: ExportProfile) -> ExportProfile:
+    """Check and save a profile (new or changed); a change of its settings makes a new version."""
+    full_clean_or_fail(profile)
+    created = profile.pk is None
+    profile.save()
+    audit.record(
+        actor=actor,
+        action="export_profile.created" if created else "export_profile.changed",
+        obj=profile,
+        organisation_id=profile.organisation_id,
+        after={"name": profile.name, "daily_at": str(profile.daily_at or "")},
+    )
+    record_version(actor=actor, profile=profile)
+    from rathauskasse.finance import tasks  # noqa: PLC0415 - the tasks call these services
+
+    tasks.schedule(profile)
+    return profile
+
+
+def create_export_profile(
+    *, actor: audit.Actor, organisation: Organisation, **fields: Any
+) -> ExportProfile:
+    return save_export_profile(
+        actor=actor, profile=ExportProfile(organisation=organisation, **fields)
+    )
+
+
+def preview_export(
+    *, profile: ExportProfile, until: dt.date | None = None, limit: int = 10
+) -> list[str]:
+    """The first lines the next export would write (the profile as it is, saved or not).
+
+    Marks nothing as exported; refuses settings that `exports.check` refuses.
+    """
+    spec = profile.spec()
+    errors = exports.check(spec)
+    if errors:
+        raise ValidationFailed({k: " ".join(v) for k, v in errors.items()})
+    rows = selectors.preview_records(
+        profile=profile, spec=spec, until=until or clock.today(), limit=limit
+    )
+    return exports.Writer(spec).preview(rows)
+
+
+def _claim(
+    profile: ExportProfile, spec: exports.Spec, until: dt.date, batch_id: int
+) -> tuple[int, int, int]:
+    """Mark the profile's unexported lines as this batch's; (count, first id, last id)."""
+    inner, params = selectors.unexported_sql(
+        organisation_id=profile.organisation_id,
+        profile_id=profile.pk,
+        record_kinds=spec.record_kinds,
+        until=until,
+    )
+    table = connection.ops.quote_name(ExportedLine._meta.db_table)
+    insert = (
+        f"INSERT INTO {table} (profile_id, line_id, batch_id) "  # noqa: S608
+        f"SELECT %s, u.line_id, %s FROM ({inner}) u"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH claimed AS ({insert} RETURNING line_id) "  # noqa: S608
+                "SELECT COUNT(*), MIN(line_id), MAX(line_id) FROM claimed",
+                [profile.pk, batch_id, *params],
+            )
+        else:
+            cursor.execute(insert, [profile.pk, batch_id, *params])
+            cursor.execute(
+                f"SELECT COUNT(*), MIN(line_id), MAX(line_id) FROM {table} "  # noqa: S608
+                "WHERE profile_id = %s AND batch_id = %s",
+                [profile.pk, batch_id],
+            )
+        count, first, last = cursor.fetchone()
+    return int(count), int(first or 0), int(last or 0)
+
+
+def export_bookings(
+    *,
+    profile: ExportProfile,
+    actor: audit.Actor,
+    trigger: ExportTrigger,
+    until: dt.date | None = None,
+) -> ExportResult:
+    """Export every line of the profile's record kinds booked up to `until` and not yet exported.
+
+    One batch with its stored file, or nothing at all (no batch, nothing marked) when there is
+    nothing new or anything fails.
+    """
+    until = until or clock.today()
+    stored: list[str] = []
+    try:
+        return _export(profile=profile, actor=actor, trigger=trigger, until=until, stored=stored)
+    except BaseException:
+        for name in stored:
+            default_storage.delete(name)
+        raise
+
+
+@transaction.atomic
+def _export(
+    *,
+    profile: ExportProfile,
+    actor: audit.Actor,
+    trigger: ExportTrigger,
+    until: dt.date,
+    stored: list[str],
+) -> ExportResult:
+    # Serialises exports of this profile: the second waits here, then finds the lines claimed.
+    locked = (
+        ExportProfile.objects.select_for_update().select_related("organisation").get(pk=profile.pk)
+    )
+    full_clean_or_fail(locked)
+    version = record_version(actor=actor, profile=locked)
+    spec = version.spec()
+    batch_id = sql.reserve_ids(ExportBatch, 1)[0]
+    count, first, last = _claim(locked, spec, until, batch_id)
+    if not count:
+        return ExportResult(batch=None, records=0, empty_file=exports.Writer(spec).header())
+    totals = exports.Totals()
+    digest, size = hashlib.sha256(), 0
+    records = selectors.batch_records(
+        batch_id=batch_id, profile=locked, spec=spec, first=first, last=last
+    )
+
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
+        for rows in records:
+            totals.add(rows)
+            yield rows
+
+    # Closed here, also on a failure: the reader stops and the cursor closes before the
+    # transaction rolls back, not whenever the garbage collector gets to them.
+    with tempfile.TemporaryFile() as spool, contextlib.closing(records):
+        for data, _ in exports.write(spec, chunks()):
+            digest.update(data)
+            size += len(data)
+            spool.write(data)
+        if totals.count != count or totals.first_date is None or totals.last_date is None:
+            raise RuntimeError(f"export claimed {count} lines but wrote {totals.count}")
+        spool.seek(0)
+        previous = locked.batches.order_by("-number").values_list("number", flat=True).first()
+        now = clock.now()
+        batch = ExportBatch(
+            pk=batch_id,
+            organisation_id=locked.organisation_id,
+            profile=locked,
+            version=version,
+            number=(previous or 0) + 1,
+            trigger=trigger,
+            until=until,
+            period_from=totals.first_date,
+            period_until=totals.last_date,
+            record_count=count,
+            debit_cents=totals.debit_cents,
+            credit_cents=totals.credit_cents,
+            net_cents=totals.net_cents,
+            counts_by_kind=totals.by_kind,
+            first_line_id=first,
+            last_line_id=last,
+            size_bytes=size,
+            sha256=digest.hexdigest(),
+            actor_label=actor.label,
+            created_at=now,
+        )
+        batch.filename = spec.filename(
+            number=batch.number, until=until, created=now.astimezone(clock.BERLIN)
+        )[:255]
+        name = default_storage.save(export_file_path(batch, batch.filename), File(spool))
+        stored.append(name)
+        batch.file.name = name
+        batch.save(force_insert=True)
+    audit.record(
+        actor=actor,
+        action="export_batch.created",
+        obj=batch,
+        organisation_id=locked.organisation_id,
+        after={
+            "profile": locked.name,
+            "version": version.number,
+            "number": batch.number,
+            "records": count,
+            "net_cents": batch.net_cents,
+            "sha256": batch.sha256,
+            "until": until.isoformat(),
+        },
+    )
+    return ExportResult(batch=batch, records=count)
+
+
+class ExportFileChanged(DomainError):
+    code = "export_file_changed"
+    status = 500
+
+
+def open_batch_file(*, batch: ExportBatch) -> BinaryIO:
+    """The batch's stored file, checked against its checksum before it is handed out."""
+    digest = hashlib.sha256()
+    with default_storage.open(batch.file.name, "rb") as stored:
+        for block in iter(lambda: stored.read(1024 * 1024), b""):
+            digest.update(block)
+    if digest.hexdigest() != batch.sha256:
+        raise ExportFileChanged(
+            f"Die gespeicherte Datei des Exports Nr. {batch.number} stimmt nicht mehr mit ihrer "
+            "Prüfsumme überein; sie wird nicht ausgegeben. Bitte verständigen Sie den Betrieb."
+        )
+    return cast(BinaryIO, default_storage.open(batch.file.name, "rb"))
+
+
+# --- reconciliation of open items with the finance system's list ---------------------------------
+
+
+def reconcile_open_items(
+    *, organisation: Organisation, profile: OpenItemProfile, data: bytes
+) -> reconcile.Report:
+    """Compare the finance system's open-item list (a CSV read with `profile`) with ours."""
+    if profile.organisation_id != organisation.pk:
+        raise ValidationFailed({"profile": "Dieses Profil gehört zu einer anderen Organisation."})
+    return reconcile.compare(organisation=organisation, profile=profile, data=data)

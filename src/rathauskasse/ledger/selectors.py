@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -131,3 +132,59 @@ def check_integrity(*, organisation_id: int | None = None) -> IntegrityReport:
         if total != 0:
             report.problems.append(f"Die Summenbilanz von Organisation {org} ergibt {total} Cent.")
     return report
+
+
+def receivable_movements_sql(*, organisation_id: int) -> tuple[str, list[object]]:
+    """SQL (and its parameters) for every line on the organisation's receivables account.
+
+    Columns: line_id, entry_id, amount_cents (debit positive), open_item_id, booking_date,
+    created_at, kind (of the entry), reversed_kind (of the entry a reversal reverses, else
+    NULL), text, reference. For readers that stream millions of lines (the finance export) and
+    wrap this in a statement of their own; the receivables account is the one where every
+    movement of an open item is booked.
+    """
+    quote = connection.ops.quote_name
+    line, entry, account = (
+        quote(model._meta.db_table) for model in (JournalLine, JournalEntry, Account)
+    )
+    sql = (
+        "SELECT l.id AS line_id, l.entry_id AS entry_id, l.amount_cents AS amount_cents, "  # noqa: S608
+        "l.open_item_id AS open_item_id, e.booking_date AS booking_date, "
+        "e.created_at AS created_at, e.kind AS kind, r.kind AS reversed_kind, e.text AS text, "
+        "e.reference AS reference "
+        f"FROM {line} l JOIN {account} a ON a.id = l.account_id "
+        f"JOIN {entry} e ON e.id = l.entry_id "
+        f"LEFT JOIN {entry} r ON r.id = e.reverses_id "
+        "WHERE a.organisation_id = %s AND a.kind = %s"
+    )
+    return sql, [organisation_id, AccountKind.RECEIVABLES.value]
+
+
+def receivable_movement_cents(
+    *, organisation_id: int, until: dt.date | None = None, kinds: Iterable[str] | None = None
+) -> int:
+    """The net movement (debit positive) of the receivables account up to `until`."""
+    lines = JournalLine.objects.filter(
+        account__organisation_id=organisation_id, account__kind=AccountKind.RECEIVABLES
+    )
+    if until is not None:
+        lines = lines.filter(entry__booking_date__lte=until)
+    if kinds is not None:
+        lines = lines.filter(entry__kind__in=list(kinds))
+    return int(lines.aggregate(total=Sum("amount_cents"))["total"] or 0)
+
+
+def nonzero_open_item_balances(*, organisation_id: int) -> dict[int, int]:
+    """Balance (cents, debit positive) of every open item of the organisation that is not 0."""
+    rows = (
+        JournalLine.objects.filter(
+            account__organisation_id=organisation_id,
+            account__kind=AccountKind.RECEIVABLES,
+            open_item_id__isnull=False,
+        )
+        .values("open_item_id")
+        .annotate(balance=Sum("amount_cents"))
+        .exclude(balance=0)
+        .values_list("open_item_id", "balance")
+    )
+    return {int(item): int(balance) for item, balance in rows}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import QuerySet
 
 from rathauskasse.core.errors import NotFound
@@ -148,3 +149,30 @@ def find_payouts(*, organisation_id: int, references: Iterable[str]) -> dict[str
             )
             break
     return found
+
+
+def posting_join_sql(alias: str, reference: str) -> str:
+    """SQL joining the payment `alias` whose ledger entries carry `reference` (`payment:<id>`).
+
+    For readers that join ledger lines to their payment in one statement (the finance export).
+    On PostgreSQL the reference's id is cast to the uuid it is, so the join probes the unique
+    index of `public_id` line by line, in the order of the lines (no hashing of all payments,
+    no sort); SQLite stores the id as 32 hex digits, and matches the reference written out.
+    """
+    table = connection.ops.quote_name(Payment._meta.db_table)
+    if connection.vendor == "postgresql":
+        # CASE, so that no other reference ("receivable:12") is ever cast.
+        return (
+            f"{table} {alias} ON {alias}.public_id = CASE WHEN {reference} LIKE 'payment:%%' "
+            f"THEN CAST(substr({reference}, 9) AS uuid) END"
+        )
+    column = f"{alias}.public_id"
+    parts = [
+        f"substr({column}, {start}, {length})"
+        for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+    ]
+    written = "('payment:' || " + " || '-' || ".join(parts) + ")"
+    return (
+        f"(SELECT {written} AS reference, {alias}.* FROM {table} {alias}) {alias} "  # noqa: S608
+        f"ON {alias}.reference = {reference}"
+    )
