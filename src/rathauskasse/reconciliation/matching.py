@@ -13,7 +13,7 @@ Invariants every decision keeps (the Hypothesis properties in tests/reconciliati
   suspense;
 - the same line and the same items give the same decision.
 
-When the matcher books without asking (decision 0024):
+When the matcher books without asking (decision 0027):
 - a Kassenzeichen introduced by the payer ("KZ", "Kassenzeichen", an RF reference, a whole
   structured field) is booked: exactly, partly (flagged) or with the overpayment to suspense
   (flagged);

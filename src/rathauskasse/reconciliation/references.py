@@ -4,7 +4,7 @@ Pure functions, no database: `readings(line, scheme)` returns every scheme-valid
 the line's texts carry, with where and how it was read, so that the caller can look all of a
 batch's candidates up at once (`lookup_keys`) and hand the open items to `matching.decide`.
 
-What counts as a reading, and why (decision 0024):
+What counts as a reading, and why (decision 0027):
 
 - Digits are read in groups separated by at most three of space, line break, dash, dot, slash or
   underscore; a candidate is a whole run of such groups, never a piece of a group, so a number
