@@ -39,7 +39,6 @@ _UNREAD = frozenset(
      "SfkpgAcct", "CshDpst", "RfrdDocInf", "RfrdDocAmt", "Purp", "InstdAmt", "CcyXchg", "CtctDtls",
      "RltdAcct", "TechInptChanl", "Intrst", "NtryDtlsAddtlInf", "AddtlInfInd"}
 )  # fmt: skip
-_STOP_AT_TRANSACTIONS = _UNREAD | {"TxDtls"}
 _MESSAGE_FORMATS = {
     "BkToCstmrAcctRpt": "camt.052",
     "BkToCstmrStmt": "camt.053",
@@ -93,6 +92,45 @@ class _AnyNamespace(dict[str, str]):
 _ANY_NS = _AnyNamespace()
 
 
+#: How many (parent path, tag) steps the walk remembers; a normal file needs a few dozen, and
+#: the cap keeps a file full of invented element names from growing the cache without end.
+_MAX_STEPS = 4096
+
+
+class _Steps(dict[object, "tuple[str, _Steps | None] | None"]):
+    """Where a walk goes from one parent path, by child tag: the child's path, and the steps
+    below it (None where the walk does not descend; a step of None skips a comment).
+
+    lxml hands out a new tag string for every element; splitting it and joining paths for each
+    of them was most of the parser's time, so each (parent path, tag) is worked out once.
+    """
+
+    __slots__ = ("counter", "prefix", "stop")
+
+    def __init__(self, stop: frozenset[str], prefix: str = "", counter: list[int] | None = None):
+        super().__init__()
+        self.stop = stop
+        self.prefix = prefix
+        self.counter = [0] if counter is None else counter
+
+    def step(self, tag: object) -> tuple[str, _Steps | None] | None:
+        found: tuple[str, _Steps | None] | None = None
+        if tag.__class__ is str:  # not a comment or processing instruction
+            local = tag[tag.find("}") + 1 :]  # type: ignore[index, attr-defined]
+            path = self.prefix + local
+            below = None if local in self.stop else _Steps(self.stop, path + "/", self.counter)
+            found = (path, below)
+        if self.counter[0] < _MAX_STEPS:
+            self.counter[0] += 1
+            self[tag] = found
+        return found
+
+
+_UNKNOWN: tuple[str, _Steps | None] = ("", None)  # a tag not yet in the steps
+_ENTRY_STEPS = _Steps(_UNREAD | {"TxDtls"})  # an entry's transactions get an index each
+_TX_STEPS = _Steps(_UNREAD)
+
+
 class _Index:
     """Every element below one entry (or one TxDtls) by its path of local names.
 
@@ -103,26 +141,10 @@ class _Index:
 
     __slots__ = ("paths",)
 
-    def __init__(self, elem: Element | None, stop: frozenset[str] = frozenset()) -> None:
+    def __init__(self, elem: Element | None, steps: _Steps | None = None) -> None:
         self.paths: dict[str, list[Element]] = {}
-        if elem is not None:
-            self._walk(elem, "", stop)
-
-    def _walk(self, elem: Element, prefix: str, stop: frozenset[str]) -> None:
-        paths = self.paths
-        for child in elem:
-            tag = child.tag
-            if tag.__class__ is not str:  # a comment or processing instruction
-                continue
-            local = tag[tag.find("}") + 1 :]
-            path = prefix + local
-            found = paths.get(path)
-            if found is None:
-                paths[path] = [child]
-            else:
-                found.append(child)
-            if local not in stop and len(child):
-                self._walk(child, path + "/", stop)
+        if elem is not None and steps is not None:
+            _walk(self.paths, elem, steps)
 
     def first(self, path: str) -> Element | None:
         found = self.paths.get(path)
@@ -147,6 +169,24 @@ class _Index:
             for item in self.paths.get(path, ())
             if item.text and not item.text.isspace()
         ]
+
+
+def _walk(paths: dict[str, list[Element]], elem: Element, steps: _Steps) -> None:
+    for child in elem:
+        tag = child.tag
+        step = steps.get(tag, _UNKNOWN)
+        if step is _UNKNOWN:
+            step = steps.step(tag)
+        if step is None:
+            continue
+        path, below = step
+        found = paths.get(path)
+        if found is None:
+            paths[path] = [child]
+        else:
+            found.append(child)
+        if below is not None and len(child):
+            _walk(paths, child, below)
 
 
 @dataclass(slots=True)
@@ -287,7 +327,7 @@ def _created_at(text: str, *, where: str) -> dt.datetime | None:
 
 def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator[StatementLine]:
     where = str(place)
-    index = _Index(entry, stop=_STOP_AT_TRANSACTIONS)
+    index = _Index(entry, _ENTRY_STEPS)
     indicator = index.text("CdtDbtInd")
     amount, currency = _signed(index.first("Amt"), indicator, where=where)
     currency = currency or info.currency
@@ -311,7 +351,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
     entry_ref = index.text("AcctSvcrRef")
     entry_info = index.text("AddtlNtryInf")
     entry_charges = _charges_cents(index, where=where)
-    tx_indexes = [_Index(tx, stop=_UNREAD) for tx in transactions]
+    tx_indexes = [_Index(tx, _TX_STEPS) for tx in transactions]
 
     amounts = [_transaction_amount(tx, currency) for tx in tx_indexes]
     splittable = len(transactions) > 1 and all(
