@@ -221,6 +221,8 @@ def _signed(amount_elem: Element | None, indicator: str, *, where: str) -> tuple
 
 
 def _charges_cents(index: _Index, *, where: str) -> int:
+    if "Chrgs" not in index.paths:  # the common case, answered without building any path
+        return 0
     total = index.first("Chrgs/TtlChrgsAndTaxAmt")
     if total is not None:
         return iso_amount_cents(total.text, where=f"{where}, Gebühren")
@@ -230,6 +232,8 @@ def _charges_cents(index: _Index, *, where: str) -> int:
 
 
 def _bank_code(index: _Index) -> str:
+    if "BkTxCd" not in index.paths:
+        return ""
     if index.first("BkTxCd/Domn") is not None:
         parts = (
             index.text("BkTxCd/Domn/Cd"),
@@ -240,20 +244,39 @@ def _bank_code(index: _Index) -> str:
     return index.text("BkTxCd/Prtry/Cd")
 
 
-def _party_name(index: _Index, party: str) -> str:
+def _party_paths(party: str) -> tuple[str, str, str]:
     # .001.08 and later wrap the party in Pty (or Agt for a bank).
-    return index.text(f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
+    return (f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
 
 
-def _iban(index: _Index, account: str) -> str:
-    return compact_iban(index.text(f"{account}/Id/IBAN"))
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """The paths of one side of a transaction (the debtor's or the creditor's), built once."""
+
+    name: tuple[str, str, str]
+    iban: str
+    bic: tuple[str, str]
+    ultimate: tuple[str, str, str]
+    iban_key: str  # the extra key when this side is the account holder's own
 
 
-def _bic(index: _Index, agent: str) -> str:
-    return index.text(f"{agent}/FinInstnId/BICFI", f"{agent}/FinInstnId/BIC").upper()
+def _side(role: str) -> _Side:
+    agent = f"RltdAgts/{role}Agt/FinInstnId"
+    return _Side(
+        name=_party_paths(f"RltdPties/{role}"),
+        iban=f"RltdPties/{role}Acct/Id/IBAN",
+        bic=(f"{agent}/BICFI", f"{agent}/BIC"),
+        ultimate=_party_paths(f"RltdPties/Ultmt{role}"),
+        iban_key=f"{role.lower()}_iban",
+    )
+
+
+_DEBTOR, _CREDITOR = _side("Dbtr"), _side("Cdtr")
 
 
 def _creditor_id(index: _Index) -> str:
+    if "RltdPties/Cdtr" not in index.paths:
+        return ""
     others = index.all("RltdPties/Cdtr/Id/PrvtId/Othr") + index.all(
         "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"
     )
@@ -325,7 +348,8 @@ def _created_at(text: str, *, where: str) -> dt.datetime | None:
     return iso_datetime(text, where=where)
 
 
-def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator[StatementLine]:
+def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> list[StatementLine]:
+    """The entry's lines; a list, as all of an entry is checked before any of it is given out."""
     where = str(place)
     index = _Index(entry, _ENTRY_STEPS)
     indicator = index.text("CdtDbtInd")
@@ -374,7 +398,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
                 for tx in tx_indexes
             ]
         )
-        yield fields.line(
+        line = fields.line(
             info,
             entry_index=place.entry_index,
             transaction_index=0,
@@ -392,7 +416,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
             batch_count=max(declared, len(transactions), 1),
             extra=(*extra, *fields.extra),
         )
-        return
+        return [line]
 
     lines = []
     total = 0
@@ -429,7 +453,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
             f"lautet auf {_euro(amount)}.",
             where=where,
         )
-    yield from lines
+    return lines
 
 
 def _transaction_amount(tx: _Index, currency: str) -> Element | str:
@@ -517,34 +541,36 @@ class _TxFields:
         batch_count: int,
         extra: tuple[tuple[str, str], ...],
     ) -> StatementLine:
+        # Positional, in the field order of StatementLine: a frozen dataclass's keyword
+        # __init__ is measurably slower, and this runs for every line of the file.
         return StatementLine(
-            statement=info,
-            entry_index=entry_index,
-            transaction_index=transaction_index,
-            amount_cents=amount_cents,
-            currency=currency,
-            booking_date=booking_date,
-            value_date=value_date,
-            reversal=reversal,
-            return_reason=self.return_reason,
-            charges_cents=charges_cents,
-            remittance_text=self.remittance_text,
-            structured_reference=self.structured_reference,
-            end_to_end_id=self.end_to_end_id,
-            account_servicer_reference=account_servicer_reference,
-            entry_reference=entry_reference,
-            customer_reference=self.customer_reference,
-            mandate_id=self.mandate_id,
-            creditor_id=self.creditor_id,
-            counterparty_name=self.counterparty_name,
-            counterparty_iban=self.counterparty_iban,
-            counterparty_bic=self.counterparty_bic,
-            ultimate_party_name=self.ultimate_party_name,
-            bank_transaction_code=bank_transaction_code,
-            batch=batch,
-            batch_count=batch_count,
-            additional_info=additional_info,
-            extra=extra,
+            info,
+            entry_index,
+            transaction_index,
+            amount_cents,
+            currency,
+            booking_date,
+            value_date,
+            reversal,
+            self.return_reason,
+            charges_cents,
+            self.remittance_text,
+            self.structured_reference,
+            self.end_to_end_id,
+            account_servicer_reference,
+            entry_reference,
+            self.customer_reference,
+            self.mandate_id,
+            self.creditor_id,
+            self.counterparty_name,
+            self.counterparty_iban,
+            self.counterparty_bic,
+            self.ultimate_party_name,
+            bank_transaction_code,
+            batch,
+            batch_count,
+            additional_info,
+            extra,
         )
 
 
@@ -553,45 +579,57 @@ def _transaction_fields(tx: _Index, *, indicator: str, reversal: bool, where: st
     # The counterparty is who paid a credit or received a debit; a reversal turns the booking
     # around, but the party is still the one of the original payment.
     paid_in = (indicator == "CRDT") != reversal
-    side, other = ("Dbtr", "Cdtr") if paid_in else ("Cdtr", "Dbtr")
-    name = _party_name(tx, f"RltdPties/{side}")
-    iban = _iban(tx, f"RltdPties/{side}Acct")
-    bic = _bic(tx, f"RltdAgts/{side}Agt")
+    side, other = (_DEBTOR, _CREDITOR) if paid_in else (_CREDITOR, _DEBTOR)
+    paths = tx.paths
+    text = tx.text
+    name = text(*side.name)
+    iban = compact_iban(text(side.iban))
+    bic = text(*side.bic).upper()
     if not (name or iban):
-        name = _party_name(tx, f"RltdPties/{other}")
-        iban = _iban(tx, f"RltdPties/{other}Acct")
-        bic = bic or _bic(tx, f"RltdAgts/{other}Agt")
-    extra: list[tuple[str, str]] = [
-        ("additional_remittance", text) for text in tx.texts("RmtInf/Strd/AddtlRmtInf")
-    ]
-    return_text = " ".join(tx.texts("RtrInf/AddtlInf"))
-    if return_text:
-        extra.append(("return_info", return_text))
-    for key in ("PmtInfId", "TxId", "MsgId"):
-        value = tx.text(f"Refs/{key}")
+        name = text(*other.name)
+        iban = compact_iban(text(other.iban))
+        bic = bic or text(*other.bic).upper()
+    extra: list[tuple[str, str]] = []
+    structured = ""
+    if "RmtInf/Strd" in paths:
+        extra.extend(
+            ("additional_remittance", value) for value in tx.texts("RmtInf/Strd/AddtlRmtInf")
+        )
+        structured = " ".join(tx.texts("RmtInf/Strd/CdtrRefInf/Ref"))
+    return_reason = ""
+    if "RtrInf" in paths:
+        return_text = " ".join(tx.texts("RtrInf/AddtlInf"))
+        if return_text:
+            extra.append(("return_info", return_text))
+        return_reason = text("RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
+    for key, path in _EXTRA_REFS:
+        value = text(path)
         if value:
             extra.append((key, value))
-    other_iban = _iban(tx, f"RltdPties/{other}Acct")
+    other_iban = compact_iban(text(other.iban))
     if other_iban and other_iban != iban:
-        extra.append((f"{other.lower()}_iban", other_iban))
+        extra.append((other.iban_key, other_iban))
     return _TxFields(
-        charges_cents=_charges_cents(tx, where=where),
-        bank_transaction_code=_bank_code(tx),
-        account_servicer_reference=tx.text("Refs/AcctSvcrRef"),
-        additional_info=tx.text("AddtlTxInf"),
-        return_reason=tx.text("RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry"),
-        remittance_text=" ".join(tx.texts("RmtInf/Ustrd")),
-        structured_reference=" ".join(tx.texts("RmtInf/Strd/CdtrRefInf/Ref")),
-        end_to_end_id=tx.text("Refs/EndToEndId"),
-        customer_reference=tx.text("Refs/InstrId"),
-        mandate_id=tx.text("Refs/MndtId"),
-        creditor_id=_creditor_id(tx),
-        counterparty_name=name,
-        counterparty_iban=iban,
-        counterparty_bic=bic,
-        ultimate_party_name=_party_name(tx, f"RltdPties/Ultmt{side}"),
-        extra=tuple(extra),
+        _charges_cents(tx, where=where),
+        _bank_code(tx),
+        text("Refs/AcctSvcrRef"),
+        text("AddtlTxInf"),
+        return_reason,
+        " ".join(tx.texts("RmtInf/Ustrd")),
+        structured,
+        text("Refs/EndToEndId"),
+        text("Refs/InstrId"),
+        text("Refs/MndtId"),
+        _creditor_id(tx),
+        name,
+        iban,
+        bic,
+        text(*side.ultimate),
+        tuple(extra),
     )
+
+
+_EXTRA_REFS = tuple((key, f"Refs/{key}") for key in ("PmtInfId", "TxId", "MsgId"))
 
 
 _EMPTY = _transaction_fields(_Index(None), indicator="CRDT", reversal=False, where="")
@@ -631,15 +669,20 @@ class _Events:
         self.statement: _Statement | None = None
         self.statements = 0
 
-    def handle(self, event: str, elem: Element) -> Iterator[StatementLine]:
-        name = _local(elem.tag)
+    def handle(self, event: str, elem: Element) -> list[StatementLine] | None:
+        tag = elem.tag
+        name = _NAMES.get(tag)
+        if name is None:
+            name = _local(tag)
+            if len(_NAMES) < _MAX_STEPS:
+                _NAMES[tag] = name
         if name in _MESSAGE_FORMATS:
             if event == "start":
                 self.message = _MESSAGE_FORMATS[name]
-            return
+            return None
         if name in _STATEMENT_TAGS:
             if not self.message:
-                return
+                return None
             if event == "start":
                 self.statement = _Statement(elem, _format_of(elem, self.message))
                 self.statements += 1
@@ -647,23 +690,28 @@ class _Events:
                 self.statement.read_info()
                 elem.clear()
                 self.statement = None
-            return
+            return None
         statement = self.statement  # the element is an Ntry
         if statement is None:
-            return
+            return None
         info = statement.read_info()
         if event == "start":
-            return
+            return None
         statement.entries += 1
         line: object = elem.sourceline
         place = _Place(
             info.statement_id, statement.entries, line if isinstance(line, int) else None
         )
-        yield from _entry_lines(elem, info, place)
+        lines = _entry_lines(elem, info, place)
         parent = elem.getparent()
         elem.clear()
         if parent is not None:
             parent.remove(elem)
+        return lines
+
+
+#: Local names of the tags the parser asks lxml for, by full tag (capped like the steps).
+_NAMES: dict[object, str] = {}
 
 
 def parse_camt(stream: IO[bytes]) -> Iterator[StatementLine]:
@@ -686,7 +734,9 @@ def parse_camt(stream: IO[bytes]) -> Iterator[StatementLine]:
             parser.feed(chunk)
             for event, elem in parser.read_events():
                 if isinstance(elem, etree._Element):
-                    yield from events.handle(event, elem)
+                    lines = events.handle(event, elem)
+                    if lines:
+                        yield from lines
         parser.close()
     except etree.XMLSyntaxError as exc:
         line = f" (Zeile {exc.lineno})" if getattr(exc, "lineno", None) else ""
