@@ -92,6 +92,36 @@ class _AnyNamespace(dict[str, str]):
 _ANY_NS = _AnyNamespace()
 
 
+def _party_paths(party: str) -> tuple[str, str, str]:
+    # .001.08 and later wrap the party in Pty (or Agt for a bank).
+    return (f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """The paths of one side of a transaction (the debtor's or the creditor's), built once."""
+
+    name: tuple[str, str, str]
+    iban: str
+    bic: tuple[str, str]
+    ultimate: tuple[str, str, str]
+    iban_key: str  # the extra key when this side is the account holder's own
+
+
+def _side(role: str) -> _Side:
+    agent = f"RltdAgts/{role}Agt/FinInstnId"
+    return _Side(
+        name=_party_paths(f"RltdPties/{role}"),
+        iban=f"RltdPties/{role}Acct/Id/IBAN",
+        bic=(f"{agent}/BICFI", f"{agent}/BIC"),
+        ultimate=_party_paths(f"RltdPties/Ultmt{role}"),
+        iban_key=f"{role.lower()}_iban",
+    )
+
+
+_DEBTOR, _CREDITOR = _side("Dbtr"), _side("Cdtr")
+
+
 #: How many (parent path, tag) steps the walk remembers; a normal file needs a few dozen, and
 #: the cap keeps a file full of invented element names from growing the cache without end.
 _MAX_STEPS = 4096
@@ -118,14 +148,39 @@ class _Steps(dict[object, "tuple[str, _Steps | None] | None"]):
         if tag.__class__ is str:  # not a comment or processing instruction
             local = tag[tag.find("}") + 1 :]  # type: ignore[index, attr-defined]
             path = self.prefix + local
-            below = None if local in self.stop else _Steps(self.stop, path + "/", self.counter)
-            found = (path, below)
+            towards = path in _TOWARDS and local not in self.stop
+            below = _Steps(self.stop, path + "/", self.counter) if towards else None
+            if towards or path in _READ_PATHS:
+                found = (path, below)
         if self.counter[0] < _MAX_STEPS:
             self.counter[0] += 1
             self[tag] = found
         return found
 
 
+#: Every path the parser looks up in an index, and the parents it asks about ("Chrgs" in
+#: index.paths): the walk records only these and descends only towards them, which spares the
+#: work for every leaf and every part of an entry no field comes from. A lookup of a path
+#: missing here would find nothing; test_camt.py checks each lookup of the corpus against it.
+_READ_PATHS = frozenset(
+    {
+        *("Amt", "CdtDbtInd", "RvslInd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "ValDt/DtTm"),
+        *("NtryDtls/TxDtls", "NtryDtls/Btch/NbOfTxs", "Sts", "Sts/Cd", "NtryRef", "AcctSvcrRef"),
+        *("AddtlNtryInf", "Chrgs/TtlChrgsAndTaxAmt", "Chrgs/Rcrd/Amt", "Chrgs/Amt"),
+        *("BkTxCd/Domn/Cd", "BkTxCd/Domn/Fmly/Cd", "BkTxCd/Domn/Fmly/SubFmlyCd"),
+        *("BkTxCd/Domn", "BkTxCd/Prtry/Cd", "AmtDtls/TxAmt/Amt", "AmtDtls/CntrValAmt/Amt"),
+        *("RltdPties/Cdtr/Id/PrvtId/Othr", "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"),
+        *("RmtInf/Strd/AddtlRmtInf", "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd"),
+        *("RtrInf/AddtlInf", "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry", "AddtlTxInf"),
+        *(f"Refs/{key}" for key in ("PmtInfId", "TxId", "MsgId", "AcctSvcrRef", "EndToEndId")),
+        *(f"Refs/{key}" for key in ("InstrId", "MndtId")),
+        *(path for side in (_DEBTOR, _CREDITOR) for path in (*side.name, side.iban, *side.bic)),
+        *(path for side in (_DEBTOR, _CREDITOR) for path in side.ultimate),
+    }
+)
+_TOWARDS = frozenset(
+    path.rsplit("/", depth)[0] for path in _READ_PATHS for depth in range(1, path.count("/") + 1)
+)
 _UNKNOWN: tuple[str, _Steps | None] = ("", None)  # a tag not yet in the steps
 _ENTRY_STEPS = _Steps(_UNREAD | {"TxDtls"})  # an entry's transactions get an index each
 _TX_STEPS = _Steps(_UNREAD)
@@ -244,36 +299,6 @@ def _bank_code(index: _Index) -> str:
     return index.text("BkTxCd/Prtry/Cd")
 
 
-def _party_paths(party: str) -> tuple[str, str, str]:
-    # .001.08 and later wrap the party in Pty (or Agt for a bank).
-    return (f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
-
-
-@dataclass(frozen=True, slots=True)
-class _Side:
-    """The paths of one side of a transaction (the debtor's or the creditor's), built once."""
-
-    name: tuple[str, str, str]
-    iban: str
-    bic: tuple[str, str]
-    ultimate: tuple[str, str, str]
-    iban_key: str  # the extra key when this side is the account holder's own
-
-
-def _side(role: str) -> _Side:
-    agent = f"RltdAgts/{role}Agt/FinInstnId"
-    return _Side(
-        name=_party_paths(f"RltdPties/{role}"),
-        iban=f"RltdPties/{role}Acct/Id/IBAN",
-        bic=(f"{agent}/BICFI", f"{agent}/BIC"),
-        ultimate=_party_paths(f"RltdPties/Ultmt{role}"),
-        iban_key=f"{role.lower()}_iban",
-    )
-
-
-_DEBTOR, _CREDITOR = _side("Dbtr"), _side("Cdtr")
-
-
 def _creditor_id(index: _Index) -> str:
     if "RltdPties/Cdtr" not in index.paths:
         return ""
@@ -362,10 +387,13 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> list[Sta
     value = iso_date(index.text("ValDt/Dt", "ValDt/DtTm"), where=where)
     transactions = index.all("NtryDtls/TxDtls")
     declared = 0
-    for count in index.texts("NtryDtls/Btch/NbOfTxs"):
-        if not count.isdigit():
-            raise StatementError(f"{where}: NbOfTxs „{count[:20]}“ ist keine Zahl.", where=where)
-        declared += int(count)
+    if "NtryDtls/Btch" in index.paths:
+        for count in index.texts("NtryDtls/Btch/NbOfTxs"):
+            if not count.isdigit():
+                raise StatementError(
+                    f"{where}: NbOfTxs „{count[:20]}“ ist keine Zahl.", where=where
+                )
+            declared += int(count)
     status = index.text("Sts/Cd", "Sts")
     extra: list[tuple[str, str]] = []
     if status and status != "BOOK":
@@ -377,7 +405,10 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> list[Sta
     entry_charges = _charges_cents(index, where=where)
     tx_indexes = [_Index(tx, _TX_STEPS) for tx in transactions]
 
-    amounts = [_transaction_amount(tx, currency) for tx in tx_indexes]
+    # Only a batch is split, so only a batch needs its transactions' amounts.
+    amounts = (
+        [_transaction_amount(tx, currency) for tx in tx_indexes] if len(transactions) > 1 else []
+    )
     splittable = len(transactions) > 1 and all(
         isinstance(found, etree._Element) for found in amounts
     )
