@@ -213,14 +213,17 @@ def test_several_statements_in_one_file_count_their_entries_each() -> None:
 def test_every_path_the_parser_looks_up_is_one_the_walk_records(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The walk keeps only the paths in _READ_PATHS (and their parents); a lookup of any other
-    # path would quietly find nothing, so every lookup made on the corpus is checked.
-    looked_up: set[str] = set()
-    for name in ("first", "all", "texts", "text"):
+    # The walk keeps only the paths in _READ_PATHS (and their parents), and all elements only
+    # of the paths in _MANY; any other lookup would quietly find nothing, so every lookup made
+    # on the corpus is checked.
+    looked_up: dict[str, set[str]] = {"first": set(), "all": set(), "texts": set(), "text": set()}
+    for name, seen in looked_up.items():
         original = getattr(camt_parser._Index, name)
 
-        def recording(index: object, *paths: str, _original: Any = original) -> Any:
-            looked_up.update(paths)
+        def recording(
+            index: object, *paths: str, _original: Any = original, _seen: Any = seen
+        ) -> Any:
+            _seen.update(paths)
             return _original(index, *paths)
 
         monkeypatch.setattr(camt_parser._Index, name, recording)
@@ -230,5 +233,7 @@ def test_every_path_the_parser_looks_up_is_one_the_walk_records(
         with contextlib.suppress(StatementError):
             list(parse(data))
 
-    assert len(looked_up) > 40
-    assert looked_up - camt_parser._READ_PATHS == set()
+    every = set().union(*looked_up.values())
+    assert len(every) > 40
+    assert every - camt_parser._READ_PATHS == set()
+    assert (looked_up["all"] | looked_up["texts"]) - camt_parser._MANY == set()

@@ -127,9 +127,10 @@ _DEBTOR, _CREDITOR = _side("Dbtr"), _side("Cdtr")
 _MAX_STEPS = 4096
 
 
-class _Steps(dict[object, "tuple[str, _Steps | None] | None"]):
+class _Steps(dict[object, "tuple[str, _Steps | None, bool] | None"]):
     """Where a walk goes from one parent path, by child tag: the child's path, and the steps
-    below it (None where the walk does not descend; a step of None skips a comment).
+    below it (None where the walk does not descend), and whether every element there is kept
+    or only the first; a step of None skips the element.
 
     lxml hands out a new tag string for every element; splitting it and joining paths for each
     of them was most of the parser's time, so each (parent path, tag) is worked out once.
@@ -143,15 +144,15 @@ class _Steps(dict[object, "tuple[str, _Steps | None] | None"]):
         self.prefix = prefix
         self.counter = [0] if counter is None else counter
 
-    def step(self, tag: object) -> tuple[str, _Steps | None] | None:
-        found: tuple[str, _Steps | None] | None = None
+    def step(self, tag: object) -> tuple[str, _Steps | None, bool] | None:
+        found: tuple[str, _Steps | None, bool] | None = None
         if tag.__class__ is str:  # not a comment or processing instruction
             local = tag[tag.find("}") + 1 :]  # type: ignore[index, attr-defined]
             path = self.prefix + local
             towards = path in _TOWARDS and local not in self.stop
             below = _Steps(self.stop, path + "/", self.counter) if towards else None
             if towards or path in _READ_PATHS:
-                found = (path, below)
+                found = (path, below, path in _MANY)
         if self.counter[0] < _MAX_STEPS:
             self.counter[0] += 1
             self[tag] = found
@@ -181,7 +182,16 @@ _READ_PATHS = frozenset(
 _TOWARDS = frozenset(
     path.rsplit("/", depth)[0] for path in _READ_PATHS for depth in range(1, path.count("/") + 1)
 )
-_UNKNOWN: tuple[str, _Steps | None] = ("", None)  # a tag not yet in the steps
+#: The paths read with `all` or `texts`: every element is kept; of the others only the first.
+_MANY = frozenset(
+    {
+        *("NtryDtls/TxDtls", "NtryDtls/Btch/NbOfTxs", "Chrgs/Rcrd/Amt", "Chrgs/Amt"),
+        *("RltdPties/Cdtr/Id/PrvtId/Othr", "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"),
+        *("RmtInf/Strd/AddtlRmtInf", "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd"),
+        "RtrInf/AddtlInf",
+    }
+)
+_UNKNOWN: tuple[str, _Steps | None, bool] = ("", None, False)  # a tag not yet in the steps
 _ENTRY_STEPS = _Steps(_UNREAD | {"TxDtls"})  # an entry's transactions get an index each
 _TX_STEPS = _Steps(_UNREAD)
 
@@ -194,26 +204,26 @@ class _Index:
     same in every namespace.
     """
 
-    __slots__ = ("paths",)
+    __slots__ = ("many", "paths")
 
     def __init__(self, elem: Element | None, steps: _Steps | None = None) -> None:
-        self.paths: dict[str, list[Element]] = {}
+        self.paths: dict[str, Element] = {}  # the first element of each path
+        self.many: dict[str, list[Element]] = {}  # all of them, for the paths in _MANY
         if elem is not None and steps is not None:
-            _walk(self.paths, elem, steps)
+            _walk(self.paths, self.many, elem, steps)
 
     def first(self, path: str) -> Element | None:
-        found = self.paths.get(path)
-        return found[0] if found else None
+        return self.paths.get(path)
 
     def all(self, path: str) -> list[Element]:
-        return self.paths.get(path, [])
+        return self.many.get(path, [])
 
     def text(self, *paths: str) -> str:
         """The text of the first of `paths` that has one, whitespace collapsed."""
         for path in paths:
             found = self.paths.get(path)
-            if found:
-                text = found[0].text
+            if found is not None:
+                text = found.text
                 if text and not text.isspace():
                     return " ".join(text.split())
         return ""
@@ -221,12 +231,14 @@ class _Index:
     def texts(self, path: str) -> list[str]:
         return [
             " ".join(item.text.split())
-            for item in self.paths.get(path, ())
+            for item in self.many.get(path, ())
             if item.text and not item.text.isspace()
         ]
 
 
-def _walk(paths: dict[str, list[Element]], elem: Element, steps: _Steps) -> None:
+def _walk(
+    paths: dict[str, Element], many: dict[str, list[Element]], elem: Element, steps: _Steps
+) -> None:
     for child in elem:
         tag = child.tag
         step = steps.get(tag, _UNKNOWN)
@@ -234,14 +246,12 @@ def _walk(paths: dict[str, list[Element]], elem: Element, steps: _Steps) -> None
             step = steps.step(tag)
         if step is None:
             continue
-        path, below = step
-        found = paths.get(path)
-        if found is None:
-            paths[path] = [child]
-        else:
-            found.append(child)
+        path, below, keep_all = step
+        paths.setdefault(path, child)
+        if keep_all:
+            many.setdefault(path, []).append(child)
         if below is not None and len(child):
-            _walk(paths, child, below)
+            _walk(paths, many, child, below)
 
 
 @dataclass(slots=True)
