@@ -250,7 +250,7 @@ def _walk(
         paths.setdefault(path, child)
         if keep_all:
             many.setdefault(path, []).append(child)
-        if below is not None and len(child):
+        if below is not None:  # only on the way to a read path, so nearly never a leaf
             _walk(paths, many, child, below)
 
 
