@@ -104,6 +104,7 @@ class _Side:
     name: tuple[str, str, str]
     iban: str
     bic: tuple[str, str]
+    ultimate_party: str
     ultimate: tuple[str, str, str]
     iban_key: str  # the extra key when this side is the account holder's own
 
@@ -114,6 +115,7 @@ def _side(role: str) -> _Side:
         name=_party_paths(f"RltdPties/{role}"),
         iban=f"RltdPties/{role}Acct/Id/IBAN",
         bic=(f"{agent}/BICFI", f"{agent}/BIC"),
+        ultimate_party=f"RltdPties/Ultmt{role}",
         ultimate=_party_paths(f"RltdPties/Ultmt{role}"),
         iban_key=f"{role.lower()}_iban",
     )
@@ -643,29 +645,36 @@ def _transaction_fields(tx: _Index, *, indicator: str, reversal: bool, where: st
         if return_text:
             extra.append(("return_info", return_text))
         return_reason = text("RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
-    for key, path in _EXTRA_REFS:
-        value = text(path)
-        if value:
-            extra.append((key, value))
-    other_iban = compact_iban(text(other.iban))
-    if other_iban and other_iban != iban:
-        extra.append((other.iban_key, other_iban))
+    servicer_ref = end_to_end = instruction = mandate = ""
+    if "Refs" in paths:  # parents are asked first: most lookups below them would find nothing
+        for key, path in _EXTRA_REFS:
+            value = text(path)
+            if value:
+                extra.append((key, value))
+        servicer_ref = text("Refs/AcctSvcrRef")
+        end_to_end = text("Refs/EndToEndId")
+        instruction = text("Refs/InstrId")
+        mandate = text("Refs/MndtId")
+    if other.iban in paths:
+        other_iban = compact_iban(text(other.iban))
+        if other_iban and other_iban != iban:
+            extra.append((other.iban_key, other_iban))
     return _TxFields(
         _charges_cents(tx, where=where),
         _bank_code(tx),
-        text("Refs/AcctSvcrRef"),
+        servicer_ref,
         text("AddtlTxInf"),
         return_reason,
         " ".join(tx.texts("RmtInf/Ustrd")),
         structured,
-        text("Refs/EndToEndId"),
-        text("Refs/InstrId"),
-        text("Refs/MndtId"),
+        end_to_end,
+        instruction,
+        mandate,
         _creditor_id(tx),
         name,
         iban,
         bic,
-        text(*side.ultimate),
+        text(*side.ultimate) if side.ultimate_party in paths else "",
         tuple(extra),
     )
 
