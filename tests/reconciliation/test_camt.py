@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from rathauskasse.reconciliation.lines import StatementError, StatementLine
+from rathauskasse.reconciliation.parsers import camt as camt_parser
 from rathauskasse.reconciliation.parsers import parse
 from tests.reconciliation.camtfiles import Entry, Tx, camt
 
@@ -204,3 +208,32 @@ def test_several_statements_in_one_file_count_their_entries_each() -> None:
         ("B", 1),
         ("B", 2),
     ]
+
+
+def test_every_path_the_parser_looks_up_is_one_the_walk_records(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The walk keeps only the paths in _READ_PATHS (and their parents), and all elements only
+    # of the paths in _MANY; any other lookup would quietly find nothing, so every lookup made
+    # on the corpus is checked.
+    looked_up: dict[str, set[str]] = {"first": set(), "all": set(), "texts": set(), "text": set()}
+    for name, seen in looked_up.items():
+        original = getattr(camt_parser._Index, name)
+
+        def recording(
+            index: object, *paths: str, _original: Any = original, _seen: Any = seen
+        ) -> Any:
+            _seen.update(paths)
+            return _original(index, *paths)
+
+        monkeypatch.setattr(camt_parser._Index, name, recording)
+    files = sorted(corpus.glob("*.xml"))
+    samples = [camt(Entry(txs=[Tx(charges="1.00", return_reason="AC04", strd_ref="RF18"), Tx()]))]
+    for data in [path.read_bytes() for path in files] + samples:
+        with contextlib.suppress(StatementError):
+            list(parse(data))
+
+    every = set().union(*looked_up.values())
+    assert len(every) > 40
+    assert every - camt_parser._READ_PATHS == set()
+    assert (looked_up["all"] | looked_up["texts"]) - camt_parser._MANY == set()

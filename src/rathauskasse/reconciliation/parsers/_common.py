@@ -12,6 +12,10 @@ _ISO_AMOUNT = re.compile(r"(\d{1,18})(?:\.(\d{1,5}))?")
 #: SWIFT (MT940) and German CSV amounts: a decimal comma, the fraction may be empty ("15000,").
 _COMMA_AMOUNT = re.compile(r"(\d{1,15}),(\d{0,5})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+#: Dates already read, by their first ten characters (all a date's value depends on); a
+#: statement has few distinct dates, and the cap keeps odd files from growing this for ever.
+_DATES: dict[str, dt.date] = {}
+_MAX_DATES = 4096
 
 
 def fraction_cents(whole: str, fraction: str, *, where: str, raw: str) -> int:
@@ -32,6 +36,17 @@ def fraction_cents(whole: str, fraction: str, *, where: str, raw: str) -> int:
 def iso_amount_cents(text: str | None, *, where: str) -> int:
     """An ISO 20022 amount ("1234.5") as unsigned cents, or a `StatementError` naming `where`."""
     raw = (text or "").strip()
+    # The common "1234.5" in ASCII digits, without the regular expression; anything else
+    # (other digits, a missing fraction, too many places) takes the exact path below.
+    whole, dot, fraction = raw.partition(".")
+    if (
+        len(whole) <= 18
+        and len(fraction) <= 2
+        and whole.isdigit()
+        and whole.isascii()
+        and (not dot or (fraction.isdigit() and fraction.isascii()))
+    ):
+        return int(whole) * 100 + (int(fraction.ljust(2, "0")) if dot else 0)
     match = _ISO_AMOUNT.fullmatch(raw)
     if match is None:
         shown = raw[:40] or "(leer)"
@@ -58,15 +73,21 @@ def iso_date(text: str | None, *, where: str) -> dt.date | None:
     raw = (text or "").strip()
     if not raw:
         return None
+    found = _DATES.get(raw[:10])
+    if found is not None:
+        return found
     match = _ISO_DATE.match(raw)
     if match is None:
         raise StatementError(f"{where}: Das Datum „{raw[:40]}“ ist nicht lesbar.", where=where)
     try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        date = dt.date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError as exc:
         raise StatementError(
             f"{where}: Das Datum „{raw[:40]}“ gibt es nicht.", where=where
         ) from exc
+    if len(_DATES) < _MAX_DATES:
+        _DATES[raw[:10]] = date
+    return date
 
 
 def iso_datetime(text: str | None, *, where: str) -> dt.datetime | None:

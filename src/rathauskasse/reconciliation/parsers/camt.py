@@ -39,7 +39,6 @@ _UNREAD = frozenset(
      "SfkpgAcct", "CshDpst", "RfrdDocInf", "RfrdDocAmt", "Purp", "InstdAmt", "CcyXchg", "CtctDtls",
      "RltdAcct", "TechInptChanl", "Intrst", "NtryDtlsAddtlInf", "AddtlInfInd"}
 )  # fmt: skip
-_STOP_AT_TRANSACTIONS = _UNREAD | {"TxDtls"}
 _MESSAGE_FORMATS = {
     "BkToCstmrAcctRpt": "camt.052",
     "BkToCstmrStmt": "camt.053",
@@ -93,6 +92,113 @@ class _AnyNamespace(dict[str, str]):
 _ANY_NS = _AnyNamespace()
 
 
+def _party_paths(party: str) -> tuple[str, str, str]:
+    # .001.08 and later wrap the party in Pty (or Agt for a bank).
+    return (f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
+
+
+@dataclass(frozen=True, slots=True)
+class _Side:
+    """The paths of one side of a transaction (the debtor's or the creditor's), built once."""
+
+    name: tuple[str, str, str]
+    iban: str
+    bic: tuple[str, str]
+    ultimate_party: str
+    ultimate: tuple[str, str, str]
+    iban_key: str  # the extra key when this side is the account holder's own
+
+
+def _side(role: str) -> _Side:
+    agent = f"RltdAgts/{role}Agt/FinInstnId"
+    return _Side(
+        name=_party_paths(f"RltdPties/{role}"),
+        iban=f"RltdPties/{role}Acct/Id/IBAN",
+        bic=(f"{agent}/BICFI", f"{agent}/BIC"),
+        ultimate_party=f"RltdPties/Ultmt{role}",
+        ultimate=_party_paths(f"RltdPties/Ultmt{role}"),
+        iban_key=f"{role.lower()}_iban",
+    )
+
+
+_DEBTOR, _CREDITOR = _side("Dbtr"), _side("Cdtr")
+
+
+#: How many (parent path, tag) steps the walk remembers; a normal file needs a few dozen, and
+#: the cap keeps a file full of invented element names from growing the cache without end.
+_MAX_STEPS = 4096
+
+
+class _Steps(dict[object, "tuple[str, _Steps | None, bool] | None"]):
+    """Where a walk goes from one parent path, by child tag: the child's path, and the steps
+    below it (None where the walk does not descend), and whether every element there is kept
+    or only the first; a step of None skips the element.
+
+    lxml hands out a new tag string for every element; splitting it and joining paths for each
+    of them was the largest part of the parser's time, so each (parent path, tag) is worked out
+    once. The steps are shared by all parses; what they hold depends only on the tags.
+    """
+
+    __slots__ = ("counter", "prefix", "stop")
+
+    def __init__(self, stop: frozenset[str], prefix: str = "", counter: list[int] | None = None):
+        super().__init__()
+        self.stop = stop
+        self.prefix = prefix
+        self.counter = [0] if counter is None else counter
+
+    def step(self, tag: object) -> tuple[str, _Steps | None, bool] | None:
+        found: tuple[str, _Steps | None, bool] | None = None
+        if tag.__class__ is str:  # not a comment or processing instruction
+            local = tag[tag.find("}") + 1 :]  # type: ignore[index, attr-defined]
+            path = self.prefix + local
+            towards = path in _TOWARDS and local not in self.stop
+            below = _Steps(self.stop, path + "/", self.counter) if towards else None
+            if towards or path in _READ_PATHS:
+                found = (path, below, path in _MANY)
+        if self.counter[0] < _MAX_STEPS:
+            self.counter[0] += 1
+            self[tag] = found
+        return found
+
+
+#: Every path the parser looks up in an index, and the parents it asks about ("Chrgs" in
+#: index.paths): the walk records only these and descends only towards them, which spares the
+#: work for every leaf and every part of an entry no field comes from. A lookup of a path
+#: missing here would find nothing; test_camt.py checks each lookup of the corpus against it.
+_READ_PATHS = frozenset(
+    {
+        *("Amt", "CdtDbtInd", "RvslInd", "BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "ValDt/DtTm"),
+        *("NtryDtls/TxDtls", "NtryDtls/Btch/NbOfTxs", "Sts", "Sts/Cd", "NtryRef", "AcctSvcrRef"),
+        *("AddtlNtryInf", "Chrgs/TtlChrgsAndTaxAmt", "Chrgs/Rcrd/Amt", "Chrgs/Amt"),
+        *("BkTxCd/Domn/Cd", "BkTxCd/Domn/Fmly/Cd", "BkTxCd/Domn/Fmly/SubFmlyCd"),
+        *("BkTxCd/Domn", "BkTxCd/Prtry/Cd", "AmtDtls/TxAmt/Amt", "AmtDtls/CntrValAmt/Amt"),
+        *("RltdPties/Cdtr/Id/PrvtId/Othr", "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"),
+        *("RmtInf/Strd/AddtlRmtInf", "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd"),
+        *("RtrInf/AddtlInf", "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry", "AddtlTxInf"),
+        *(f"Refs/{key}" for key in ("PmtInfId", "TxId", "MsgId", "AcctSvcrRef", "EndToEndId")),
+        *(f"Refs/{key}" for key in ("InstrId", "MndtId")),
+        *(path for side in (_DEBTOR, _CREDITOR) for path in (*side.name, side.iban, *side.bic)),
+        *(path for side in (_DEBTOR, _CREDITOR) for path in side.ultimate),
+    }
+)
+_TOWARDS = frozenset(
+    path.rsplit("/", depth)[0] for path in _READ_PATHS for depth in range(1, path.count("/") + 1)
+)
+#: The paths read with `all` or `texts`: every element is kept; of the others only the first.
+_MANY = frozenset(
+    {
+        *("NtryDtls/TxDtls", "NtryDtls/Btch/NbOfTxs", "Chrgs/Rcrd/Amt", "Chrgs/Amt"),
+        *("RltdPties/Cdtr/Id/PrvtId/Othr", "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"),
+        *("RmtInf/Strd/AddtlRmtInf", "RmtInf/Strd/CdtrRefInf/Ref", "RmtInf/Ustrd"),
+        "RtrInf/AddtlInf",
+    }
+)
+_UNKNOWN: tuple[str, _Steps | None, bool] = ("", None, False)  # a tag not yet in the steps
+_ENTRY_STEPS = _Steps(_UNREAD | {"TxDtls"})  # an entry's transactions get an index each
+_TX_STEPS = _Steps(_UNREAD)
+
+
 class _Index:
     """Every element below one entry (or one TxDtls) by its path of local names.
 
@@ -101,42 +207,26 @@ class _Index:
     same in every namespace.
     """
 
-    __slots__ = ("paths",)
+    __slots__ = ("many", "paths")
 
-    def __init__(self, elem: Element | None, stop: frozenset[str] = frozenset()) -> None:
-        self.paths: dict[str, list[Element]] = {}
-        if elem is not None:
-            self._walk(elem, "", stop)
-
-    def _walk(self, elem: Element, prefix: str, stop: frozenset[str]) -> None:
-        paths = self.paths
-        for child in elem:
-            tag = child.tag
-            if tag.__class__ is not str:  # a comment or processing instruction
-                continue
-            local = tag[tag.find("}") + 1 :]
-            path = prefix + local
-            found = paths.get(path)
-            if found is None:
-                paths[path] = [child]
-            else:
-                found.append(child)
-            if local not in stop and len(child):
-                self._walk(child, path + "/", stop)
+    def __init__(self, elem: Element | None, steps: _Steps | None = None) -> None:
+        self.paths: dict[str, Element] = {}  # the first element of each path
+        self.many: dict[str, list[Element]] = {}  # all of them, for the paths in _MANY
+        if elem is not None and steps is not None:
+            _walk(self.paths, self.many, elem, steps)
 
     def first(self, path: str) -> Element | None:
-        found = self.paths.get(path)
-        return found[0] if found else None
+        return self.paths.get(path)
 
     def all(self, path: str) -> list[Element]:
-        return self.paths.get(path, [])
+        return self.many.get(path, [])
 
     def text(self, *paths: str) -> str:
         """The text of the first of `paths` that has one, whitespace collapsed."""
         for path in paths:
             found = self.paths.get(path)
-            if found:
-                text = found[0].text
+            if found is not None:
+                text = found.text
                 if text and not text.isspace():
                     return " ".join(text.split())
         return ""
@@ -144,9 +234,27 @@ class _Index:
     def texts(self, path: str) -> list[str]:
         return [
             " ".join(item.text.split())
-            for item in self.paths.get(path, ())
+            for item in self.many.get(path, ())
             if item.text and not item.text.isspace()
         ]
+
+
+def _walk(
+    paths: dict[str, Element], many: dict[str, list[Element]], elem: Element, steps: _Steps
+) -> None:
+    for child in elem:
+        tag = child.tag
+        step = steps.get(tag, _UNKNOWN)
+        if step is _UNKNOWN:
+            step = steps.step(tag)
+        if step is None:
+            continue
+        path, below, keep_all = step
+        paths.setdefault(path, child)
+        if keep_all:
+            many.setdefault(path, []).append(child)
+        if below is not None:  # only on the way to a read path, so nearly never a leaf
+            _walk(paths, many, child, below)
 
 
 @dataclass(slots=True)
@@ -181,6 +289,8 @@ def _signed(amount_elem: Element | None, indicator: str, *, where: str) -> tuple
 
 
 def _charges_cents(index: _Index, *, where: str) -> int:
+    if "Chrgs" not in index.paths:  # the common case, answered without building any path
+        return 0
     total = index.first("Chrgs/TtlChrgsAndTaxAmt")
     if total is not None:
         return iso_amount_cents(total.text, where=f"{where}, Gebühren")
@@ -190,6 +300,8 @@ def _charges_cents(index: _Index, *, where: str) -> int:
 
 
 def _bank_code(index: _Index) -> str:
+    if "BkTxCd" not in index.paths:
+        return ""
     if index.first("BkTxCd/Domn") is not None:
         parts = (
             index.text("BkTxCd/Domn/Cd"),
@@ -200,20 +312,9 @@ def _bank_code(index: _Index) -> str:
     return index.text("BkTxCd/Prtry/Cd")
 
 
-def _party_name(index: _Index, party: str) -> str:
-    # .001.08 and later wrap the party in Pty (or Agt for a bank).
-    return index.text(f"{party}/Nm", f"{party}/Pty/Nm", f"{party}/Agt/FinInstnId/Nm")
-
-
-def _iban(index: _Index, account: str) -> str:
-    return compact_iban(index.text(f"{account}/Id/IBAN"))
-
-
-def _bic(index: _Index, agent: str) -> str:
-    return index.text(f"{agent}/FinInstnId/BICFI", f"{agent}/FinInstnId/BIC").upper()
-
-
 def _creditor_id(index: _Index) -> str:
+    if "RltdPties/Cdtr" not in index.paths:
+        return ""
     others = index.all("RltdPties/Cdtr/Id/PrvtId/Othr") + index.all(
         "RltdPties/Cdtr/Pty/Id/PrvtId/Othr"
     )
@@ -285,9 +386,10 @@ def _created_at(text: str, *, where: str) -> dt.datetime | None:
     return iso_datetime(text, where=where)
 
 
-def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator[StatementLine]:
+def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> list[StatementLine]:
+    """The entry's lines; a list, as all of an entry is checked before any of it is given out."""
     where = str(place)
-    index = _Index(entry, stop=_STOP_AT_TRANSACTIONS)
+    index = _Index(entry, _ENTRY_STEPS)
     indicator = index.text("CdtDbtInd")
     amount, currency = _signed(index.first("Amt"), indicator, where=where)
     currency = currency or info.currency
@@ -298,10 +400,13 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
     value = iso_date(index.text("ValDt/Dt", "ValDt/DtTm"), where=where)
     transactions = index.all("NtryDtls/TxDtls")
     declared = 0
-    for count in index.texts("NtryDtls/Btch/NbOfTxs"):
-        if not count.isdigit():
-            raise StatementError(f"{where}: NbOfTxs „{count[:20]}“ ist keine Zahl.", where=where)
-        declared += int(count)
+    if "NtryDtls/Btch" in index.paths:
+        for count in index.texts("NtryDtls/Btch/NbOfTxs"):
+            if not count.isdigit():
+                raise StatementError(
+                    f"{where}: NbOfTxs „{count[:20]}“ ist keine Zahl.", where=where
+                )
+            declared += int(count)
     status = index.text("Sts/Cd", "Sts")
     extra: list[tuple[str, str]] = []
     if status and status != "BOOK":
@@ -311,9 +416,12 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
     entry_ref = index.text("AcctSvcrRef")
     entry_info = index.text("AddtlNtryInf")
     entry_charges = _charges_cents(index, where=where)
-    tx_indexes = [_Index(tx, stop=_UNREAD) for tx in transactions]
+    tx_indexes = [_Index(tx, _TX_STEPS) for tx in transactions]
 
-    amounts = [_transaction_amount(tx, currency) for tx in tx_indexes]
+    # Only a batch is split, so only a batch needs its transactions' amounts.
+    amounts = (
+        [_transaction_amount(tx, currency) for tx in tx_indexes] if len(transactions) > 1 else []
+    )
     splittable = len(transactions) > 1 and all(
         isinstance(found, etree._Element) for found in amounts
     )
@@ -334,7 +442,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
                 for tx in tx_indexes
             ]
         )
-        yield fields.line(
+        line = fields.line(
             info,
             entry_index=place.entry_index,
             transaction_index=0,
@@ -352,7 +460,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
             batch_count=max(declared, len(transactions), 1),
             extra=(*extra, *fields.extra),
         )
-        return
+        return [line]
 
     lines = []
     total = 0
@@ -389,7 +497,7 @@ def _entry_lines(entry: Element, info: StatementInfo, place: _Place) -> Iterator
             f"lautet auf {_euro(amount)}.",
             where=where,
         )
-    yield from lines
+    return lines
 
 
 def _transaction_amount(tx: _Index, currency: str) -> Element | str:
@@ -477,34 +585,36 @@ class _TxFields:
         batch_count: int,
         extra: tuple[tuple[str, str], ...],
     ) -> StatementLine:
+        # Positional, in the field order of StatementLine: 27 keywords are matched to their
+        # parameters one by one, on every line of the file.
         return StatementLine(
-            statement=info,
-            entry_index=entry_index,
-            transaction_index=transaction_index,
-            amount_cents=amount_cents,
-            currency=currency,
-            booking_date=booking_date,
-            value_date=value_date,
-            reversal=reversal,
-            return_reason=self.return_reason,
-            charges_cents=charges_cents,
-            remittance_text=self.remittance_text,
-            structured_reference=self.structured_reference,
-            end_to_end_id=self.end_to_end_id,
-            account_servicer_reference=account_servicer_reference,
-            entry_reference=entry_reference,
-            customer_reference=self.customer_reference,
-            mandate_id=self.mandate_id,
-            creditor_id=self.creditor_id,
-            counterparty_name=self.counterparty_name,
-            counterparty_iban=self.counterparty_iban,
-            counterparty_bic=self.counterparty_bic,
-            ultimate_party_name=self.ultimate_party_name,
-            bank_transaction_code=bank_transaction_code,
-            batch=batch,
-            batch_count=batch_count,
-            additional_info=additional_info,
-            extra=extra,
+            info,
+            entry_index,
+            transaction_index,
+            amount_cents,
+            currency,
+            booking_date,
+            value_date,
+            reversal,
+            self.return_reason,
+            charges_cents,
+            self.remittance_text,
+            self.structured_reference,
+            self.end_to_end_id,
+            account_servicer_reference,
+            entry_reference,
+            self.customer_reference,
+            self.mandate_id,
+            self.creditor_id,
+            self.counterparty_name,
+            self.counterparty_iban,
+            self.counterparty_bic,
+            self.ultimate_party_name,
+            bank_transaction_code,
+            batch,
+            batch_count,
+            additional_info,
+            extra,
         )
 
 
@@ -513,45 +623,64 @@ def _transaction_fields(tx: _Index, *, indicator: str, reversal: bool, where: st
     # The counterparty is who paid a credit or received a debit; a reversal turns the booking
     # around, but the party is still the one of the original payment.
     paid_in = (indicator == "CRDT") != reversal
-    side, other = ("Dbtr", "Cdtr") if paid_in else ("Cdtr", "Dbtr")
-    name = _party_name(tx, f"RltdPties/{side}")
-    iban = _iban(tx, f"RltdPties/{side}Acct")
-    bic = _bic(tx, f"RltdAgts/{side}Agt")
+    side, other = (_DEBTOR, _CREDITOR) if paid_in else (_CREDITOR, _DEBTOR)
+    paths = tx.paths
+    text = tx.text
+    name = text(*side.name)
+    iban = compact_iban(text(side.iban))
+    bic = text(*side.bic).upper()
     if not (name or iban):
-        name = _party_name(tx, f"RltdPties/{other}")
-        iban = _iban(tx, f"RltdPties/{other}Acct")
-        bic = bic or _bic(tx, f"RltdAgts/{other}Agt")
-    extra: list[tuple[str, str]] = [
-        ("additional_remittance", text) for text in tx.texts("RmtInf/Strd/AddtlRmtInf")
-    ]
-    return_text = " ".join(tx.texts("RtrInf/AddtlInf"))
-    if return_text:
-        extra.append(("return_info", return_text))
-    for key in ("PmtInfId", "TxId", "MsgId"):
-        value = tx.text(f"Refs/{key}")
-        if value:
-            extra.append((key, value))
-    other_iban = _iban(tx, f"RltdPties/{other}Acct")
-    if other_iban and other_iban != iban:
-        extra.append((f"{other.lower()}_iban", other_iban))
+        name = text(*other.name)
+        iban = compact_iban(text(other.iban))
+        bic = bic or text(*other.bic).upper()
+    extra: list[tuple[str, str]] = []
+    structured = ""
+    if "RmtInf/Strd" in paths:
+        extra.extend(
+            ("additional_remittance", value) for value in tx.texts("RmtInf/Strd/AddtlRmtInf")
+        )
+        structured = " ".join(tx.texts("RmtInf/Strd/CdtrRefInf/Ref"))
+    return_reason = ""
+    if "RtrInf" in paths:
+        return_text = " ".join(tx.texts("RtrInf/AddtlInf"))
+        if return_text:
+            extra.append(("return_info", return_text))
+        return_reason = text("RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
+    servicer_ref = end_to_end = instruction = mandate = ""
+    if "Refs" in paths:  # parents are asked first: most lookups below them would find nothing
+        for key, path in _EXTRA_REFS:
+            value = text(path)
+            if value:
+                extra.append((key, value))
+        servicer_ref = text("Refs/AcctSvcrRef")
+        end_to_end = text("Refs/EndToEndId")
+        instruction = text("Refs/InstrId")
+        mandate = text("Refs/MndtId")
+    if other.iban in paths:
+        other_iban = compact_iban(text(other.iban))
+        if other_iban and other_iban != iban:
+            extra.append((other.iban_key, other_iban))
     return _TxFields(
-        charges_cents=_charges_cents(tx, where=where),
-        bank_transaction_code=_bank_code(tx),
-        account_servicer_reference=tx.text("Refs/AcctSvcrRef"),
-        additional_info=tx.text("AddtlTxInf"),
-        return_reason=tx.text("RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry"),
-        remittance_text=" ".join(tx.texts("RmtInf/Ustrd")),
-        structured_reference=" ".join(tx.texts("RmtInf/Strd/CdtrRefInf/Ref")),
-        end_to_end_id=tx.text("Refs/EndToEndId"),
-        customer_reference=tx.text("Refs/InstrId"),
-        mandate_id=tx.text("Refs/MndtId"),
-        creditor_id=_creditor_id(tx),
-        counterparty_name=name,
-        counterparty_iban=iban,
-        counterparty_bic=bic,
-        ultimate_party_name=_party_name(tx, f"RltdPties/Ultmt{side}"),
-        extra=tuple(extra),
+        _charges_cents(tx, where=where),
+        _bank_code(tx),
+        servicer_ref,
+        text("AddtlTxInf"),
+        return_reason,
+        " ".join(tx.texts("RmtInf/Ustrd")),
+        structured,
+        end_to_end,
+        instruction,
+        mandate,
+        _creditor_id(tx),
+        name,
+        iban,
+        bic,
+        text(*side.ultimate) if side.ultimate_party in paths else "",
+        tuple(extra),
     )
+
+
+_EXTRA_REFS = tuple((key, f"Refs/{key}") for key in ("PmtInfId", "TxId", "MsgId"))
 
 
 _EMPTY = _transaction_fields(_Index(None), indicator="CRDT", reversal=False, where="")
@@ -591,15 +720,20 @@ class _Events:
         self.statement: _Statement | None = None
         self.statements = 0
 
-    def handle(self, event: str, elem: Element) -> Iterator[StatementLine]:
-        name = _local(elem.tag)
+    def handle(self, event: str, elem: Element) -> list[StatementLine] | None:
+        tag = elem.tag
+        name = _NAMES.get(tag)
+        if name is None:
+            name = _local(tag)
+            if len(_NAMES) < _MAX_STEPS:
+                _NAMES[tag] = name
         if name in _MESSAGE_FORMATS:
             if event == "start":
                 self.message = _MESSAGE_FORMATS[name]
-            return
+            return None
         if name in _STATEMENT_TAGS:
             if not self.message:
-                return
+                return None
             if event == "start":
                 self.statement = _Statement(elem, _format_of(elem, self.message))
                 self.statements += 1
@@ -607,23 +741,28 @@ class _Events:
                 self.statement.read_info()
                 elem.clear()
                 self.statement = None
-            return
+            return None
         statement = self.statement  # the element is an Ntry
         if statement is None:
-            return
+            return None
         info = statement.read_info()
         if event == "start":
-            return
+            return None
         statement.entries += 1
         line: object = elem.sourceline
         place = _Place(
             info.statement_id, statement.entries, line if isinstance(line, int) else None
         )
-        yield from _entry_lines(elem, info, place)
+        lines = _entry_lines(elem, info, place)
         parent = elem.getparent()
         elem.clear()
         if parent is not None:
             parent.remove(elem)
+        return lines
+
+
+#: Local names of the tags the parser asks lxml for, by full tag (capped like the steps).
+_NAMES: dict[object, str] = {}
 
 
 def parse_camt(stream: IO[bytes]) -> Iterator[StatementLine]:
@@ -646,7 +785,9 @@ def parse_camt(stream: IO[bytes]) -> Iterator[StatementLine]:
             parser.feed(chunk)
             for event, elem in parser.read_events():
                 if isinstance(elem, etree._Element):
-                    yield from events.handle(event, elem)
+                    lines = events.handle(event, elem)
+                    if lines:
+                        yield from lines
         parser.close()
     except etree.XMLSyntaxError as exc:
         line = f" (Zeile {exc.lineno})" if getattr(exc, "lineno", None) else ""
