@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.test import Client
 
@@ -101,3 +102,13 @@ def test_signing_out_needs_a_post_and_ends_the_session(cash_client: Client) -> N
     response = cash_client.post("/verwaltung/abmelden/")
     assert response["Location"] == "/verwaltung/anmelden/"
     assert cash_client.get("/verwaltung/").status_code == 302
+
+
+def test_the_back_office_speaks_english_when_asked(cash_client: Client, settings: Any) -> None:
+    cash_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    home = cash_client.get("/verwaltung/").content.decode()
+    assert "Signed in as Karl Kasse" in home
+    assert "Clearing queue" in home
+    queue = cash_client.get("/verwaltung/klaerung/?betrag_von=x").content.decode()
+    assert "“x” is not an amount" in queue
+    assert 'lang="en"' in queue

@@ -63,6 +63,7 @@ def sign_in_with_the_keyboard(page: Page, url: str) -> None:
     accessible(page)
     page.keyboard.press("Tab")  # the skip link
     page.keyboard.press("Tab")  # the brand link
+    page.keyboard.press("Tab")  # the language switch
     page.keyboard.press("Tab")
     expect(page.locator("#feld-username")).to_be_focused()
     page.keyboard.type("kasse")
