@@ -323,3 +323,24 @@ def test_suggestions_rank_same_amount_and_name_first(
     assert found[0].item.receivable_id == wanted.pk
     assert any("gleicher Betrag" in reason for reason in found[0].reasons)
     assert any("Name" in reason for reason in found[0].reasons)
+
+
+@pytest.mark.parametrize(
+    ("status", "left", "offered"),
+    [
+        (ClearingStatus.OPEN, 100, {"assign", "hold", "refund"}),
+        (ClearingStatus.HELD, 100, {"assign", "refund"}),
+        (ClearingStatus.REFUND, 100, {"assign", "hold"}),
+        (ClearingStatus.REVIEW, 100, {"assign", "hold", "refund"}),
+        (ClearingStatus.REVIEW, 0, {"review"}),
+        (ClearingStatus.CLEARED, 0, set()),
+        (ClearingStatus.NONE, 0, set()),
+    ],
+)
+def test_the_page_offers_the_steps_the_services_allow(
+    status: ClearingStatus, left: int, offered: set[str]
+) -> None:
+    allowed = clearing.steps(StatementLine(clearing_status=status), left)
+    assert {name for name in ("assign", "hold", "refund", "review") if getattr(allowed, name)} == (
+        offered
+    )

@@ -241,7 +241,7 @@ def _render_line(
         error_list.append({"id": f"kommentar-{form}", "message": comment_error})
     if "general" in errors:
         error_list.insert(0, {"id": "inhalt", "message": errors["general"]})
-    can_assign = line.clearing_status in clearing.ASSIGNABLE and info.suspense_left_cents > 0
+    allowed = clearing.steps(line, info.suspense_left_cents)
     return render(
         request,
         "backoffice/clearing_line.html",
@@ -253,13 +253,12 @@ def _render_line(
             "rule_label": Rule(line.rule).label if line.rule in Rule.values else line.rule,
             "candidates": [scheme.display(str(kz)) for kz in line.candidates],
             "suggestions": selectors.suggestions(organisation=organisation, line=line)
-            if can_assign
+            if allowed.assign
             else [],
-            "can_assign": can_assign,
-            "can_hold": can_assign and line.clearing_status != ClearingStatus.HELD,
-            "can_refund": can_assign and line.clearing_status != ClearingStatus.REFUND,
-            "can_review": line.clearing_status == ClearingStatus.REVIEW
-            and info.suspense_left_cents <= 0,
+            "can_assign": allowed.assign,
+            "can_hold": allowed.hold,
+            "can_refund": allowed.refund,
+            "can_review": allowed.review,
             "assign_rows": assign_rows,
             "refund_fields": refund_fields,
             "form": form,

@@ -48,7 +48,32 @@ ASSIGNABLE = (
     ClearingStatus.HELD,
     ClearingStatus.REFUND,
 )
+#: Where money held in suspense may be left there on purpose, or marked for refund.
+HOLDABLE = (ClearingStatus.OPEN, ClearingStatus.REVIEW, ClearingStatus.REFUND)
+REFUNDABLE = (ClearingStatus.OPEN, ClearingStatus.REVIEW, ClearingStatus.HELD)
 MAX_COMMENT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Steps:
+    """Which of the queue's steps a line allows now (what the line's page offers)."""
+
+    assign: bool
+    hold: bool
+    refund: bool
+    review: bool
+
+
+def steps(line: StatementLine, left: int) -> Steps:
+    """The steps `line` allows, with `left` = `suspense_left(line)`; the services check the same."""
+    status = line.clearing_status
+    money = left > 0
+    return Steps(
+        assign=money and status in ASSIGNABLE,
+        hold=money and status in HOLDABLE,
+        refund=money and status in REFUNDABLE,
+        review=status == ClearingStatus.REVIEW and not money,
+    )
 
 
 class ClearingRefused(DomainError):
@@ -297,11 +322,7 @@ def hold(
     comment = _comment(comment)
     if not comment:
         raise ValidationFailed({"comment": "Bitte schreiben Sie dazu, worauf gewartet wird."})
-    if line.clearing_status not in (
-        ClearingStatus.OPEN,
-        ClearingStatus.REVIEW,
-        ClearingStatus.REFUND,
-    ):
+    if line.clearing_status not in HOLDABLE:
         raise ClearingRefused("Diese Zeile kann nicht ins Verwahrgeld gebucht werden.")
     if suspense_left(line) <= 0:
         raise ClearingRefused("Von dieser Zeile ist kein Geld im Verwahrgeld.")
@@ -338,11 +359,7 @@ def mark_for_refund(
         errors["name"] = "Ein Name in einer Überweisung hat höchstens 70 Zeichen."
     if errors:
         raise ValidationFailed(errors)
-    if line.clearing_status not in (
-        ClearingStatus.OPEN,
-        ClearingStatus.REVIEW,
-        ClearingStatus.HELD,
-    ):
+    if line.clearing_status not in REFUNDABLE:
         raise ClearingRefused("Diese Zeile kann nicht zur Rückzahlung vorgemerkt werden.")
     left = suspense_left(line)
     if left <= 0:
